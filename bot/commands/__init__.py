@@ -1,0 +1,1 @@
+"""One module per `sre-agent` command: `add_arguments(parser)` and `run(args) -> int`."""

@@ -1,0 +1,16 @@
+"""`sre-agent investigate` (not built yet)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    del parser
+
+
+def run(args: argparse.Namespace) -> int:
+    del args
+    print("sre-agent investigate is not built yet", file=sys.stderr)
+    return 1

@@ -1,0 +1,16 @@
+"""`sre-agent runbooks` (not built yet)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    del parser
+
+
+def run(args: argparse.Namespace) -> int:
+    del args
+    print("sre-agent runbooks is not built yet", file=sys.stderr)
+    return 1

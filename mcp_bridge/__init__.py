@@ -1,0 +1,4 @@
+"""MCP client side (sessions, policy, redaction, LangChain tools) and the bundled MCP servers.
+
+Never imports `agent` or `bot`.
+"""

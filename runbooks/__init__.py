@@ -1,0 +1,1 @@
+"""Built-in runbooks: Markdown files with YAML front matter, shipped as package data."""
