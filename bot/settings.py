@@ -1,0 +1,110 @@
+"""Settings: environment variables over an optional YAML file, validated once at start.
+
+Errors name the setting. Secrets come only from the environment (or a file it points at) and are
+`SecretStr`, so they never print. Each package owns the models for its part (`agent.limits`,
+`mcp_bridge.config`); this module composes them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from agent.limits import Limits
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message names the setting and what was expected."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SRE_AGENT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        populate_by_name=True,
+    )
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///sre-agent.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///PATH or postgresql+asyncpg://...",
+    )
+    limits: Limits = Field(default_factory=Limits)
+    runbook_dirs: list[Path] = Field(
+        default_factory=list, description="extra runbook directories, searched before built-ins"
+    )
+    runbook_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts (besides GitHub) that runbook_url annotations may be fetched from",
+    )
+    github_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("GITHUB_TOKEN", "SRE_AGENT_GITHUB_TOKEN")
+    )
+    mcp_servers: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        validation_alias=AliasChoices("mcpServers", "mcp_servers"),
+        description="MCP servers in the common mcpServers shape plus per-server policy",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if settings_cls.model_config.get("yaml_file"):
+            sources.append(YamlConfigSettingsSource(settings_cls))
+        sources.append(file_secret_settings)
+        return tuple(sources)
+
+
+def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from the environment over the YAML file (`--config` or SRE_AGENT_CONFIG)."""
+    raw_path = config_path or os.environ.get("SRE_AGENT_CONFIG")
+    path = Path(raw_path) if raw_path else None
+    settings_cls = Settings
+    if path is not None:
+        _check_config_file(path)
+
+        class SettingsWithFile(Settings):
+            model_config = SettingsConfigDict(yaml_file=path)
+
+        settings_cls = SettingsWithFile
+    try:
+        return settings_cls(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+
+
+def _check_config_file(path: Path) -> None:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: expected a mapping at the top level")
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    where = f" (config file {path} or SRE_AGENT_* environment)" if path else ""
+    problems = []
+    for err in exc.errors():
+        setting = ".".join(str(part) for part in err["loc"]) or "settings"
+        problems.append(f"{setting}: {err['msg']}")
+    return f"invalid settings{where}: " + "; ".join(problems)
