@@ -280,15 +280,15 @@ def _check_arguments(
         for name in args
         if name not in signature
     ]
-    problems.extend(
-        LintProblem(
-            file=runbook.source,
-            field=f"steps[{index}].args",
-            message=f"{tool} needs {name}",
+    needed = [name for name, required in signature.items() if required and name not in args]
+    if needed:
+        problems.append(
+            LintProblem(
+                file=runbook.source,
+                field=f"steps[{index}].args",
+                message=f"{tool} needs {', '.join(needed)}",
+            )
         )
-        for name, required in signature.items()
-        if required and name not in args
-    )
     return problems
 
 
