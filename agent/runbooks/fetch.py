@@ -133,7 +133,8 @@ def _describe_address(address: IPAddress) -> str:
         ("is_reserved", "reserved"),
     ):
         if getattr(address, flag):
-            return f"{address} is a {words} address"
+            article = "an" if words[0] in "aeiou" else "a"
+            return f"{address} is {article} {words} address"
     return f"{address} is not a public address"
 
 
