@@ -170,6 +170,11 @@ class RunbookLibrary:
         return cls(loaded, problems)
 
     @property
+    def from_files(self) -> list[Runbook]:
+        """Every runbook read from a file, the overridden ones too."""
+        return [rb for rb in [*self.runbooks, *self.shadowed] if rb is not _FALLBACK_DEFAULT]
+
+    @property
     def default(self) -> Runbook:
         return self._by_name[DEFAULT_RUNBOOK]
 
@@ -202,9 +207,7 @@ class RunbookLibrary:
         """
         problems = list(self.problems)
         known = list(known_tools) if known_tools is not None else None
-        for runbook in [*self.runbooks, *self.shadowed]:
-            if runbook is _FALLBACK_DEFAULT:
-                continue
+        for runbook in self.from_files:
             problems.extend(check_runbook(runbook, known, tool_arguments))
         return problems
 
@@ -321,10 +324,14 @@ def parse_runbook(text: str, source: str) -> tuple[Runbook | None, list[LintProb
     end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
     if end is None:
         return problem("front matter", "not closed; add a line `---` after the YAML")
+    front_matter = lines[1:end]
     try:
-        data = yaml.load("".join(lines[1:end]), Loader=_FrontMatterLoader)  # noqa: S506 - a SafeLoader subclass that only adds a duplicate-key check
+        data = yaml.load("".join(front_matter), Loader=_FrontMatterLoader)  # noqa: S506 - a SafeLoader subclass that only adds a duplicate-key check
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        mark = exc.problem_mark
+        if exc.context_mark is not None and (mark is None or mark.line >= len(front_matter)):
+            # Noticed only at the end (an unclosed bracket or quote): show where it opened.
+            mark = exc.context_mark
         where = f"line {mark.line + 2}" if mark is not None else "front matter"
         what = " ".join(part for part in (exc.context, exc.problem) if part)
         return problem(where, f"invalid YAML: {what}")

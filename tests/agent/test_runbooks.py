@@ -371,7 +371,7 @@ def test_broken_files_are_reported_and_the_good_ones_still_load(tmp_path: Path) 
     assert good.source == str(tmp_path / "dup.md")
 
     found = {(Path(p.file).name, p.field): p.message for p in library.lint()}
-    assert found[("bad-yaml.md", "line 5")].startswith("invalid YAML:")
+    assert found[("bad-yaml.md", "line 4")].startswith("invalid YAML:")  # the open bracket
     assert found[("unknown-key.md", "stpes")] == (
         "unknown key; did you mean steps? (known: name, description, match, priority, tools, steps)"
     )
