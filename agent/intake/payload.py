@@ -25,7 +25,8 @@ class PayloadKind(StrEnum):
 def payload_kind(data: object) -> PayloadKind:
     """Tell the shapes apart by the keys each source always sends.
 
-    Grafana: `orgId` or `state`, or version "1". Alertmanager webhook: version "4" or `alerts`.
+    Grafana: `orgId`, version "1", or `state` beside `alerts` or legacy `ruleName`.
+    Alertmanager webhook: version "4" or `alerts`.
     One Alertmanager alert: `labels` with `startsAt`, `endsAt` or `generatorURL`, and no `title`
     (which only generic JSON has). A list is a list of alert objects (the Alertmanager API's
     shape). Anything else is generic JSON.
@@ -39,7 +40,12 @@ def payload_kind(data: object) -> PayloadKind:
             f"{{title, labels, ...}}), got {kind(data)}",
         )
     version = data.get("version")
-    if "orgId" in data or "state" in data or version == "1":
+    # `state` alone is too common a word for generic JSON; Grafana sends it beside `alerts`
+    # (unified alerting) or `ruleName`/`evalMatches` (legacy).
+    grafana_state = "state" in data and any(
+        k in data for k in ("alerts", "ruleName", "evalMatches")
+    )
+    if "orgId" in data or grafana_state or version == "1":
         return PayloadKind.GRAFANA_WEBHOOK
     if version == "4" or "alerts" in data:
         return PayloadKind.ALERTMANAGER_WEBHOOK

@@ -412,7 +412,7 @@ def _builtin_layer() -> _Layer:
     files = [
         (str(entry), entry.read_text(encoding="utf-8"))
         for entry in sorted(root.iterdir(), key=lambda e: e.name)
-        if entry.name.endswith(".md") and entry.is_file()
+        if _is_runbook_file(entry.name) and entry.is_file()
     ]
     return _Layer(origin="built-in", files=files, problems=[])
 
@@ -426,10 +426,15 @@ def _directory_layer(directory: Path) -> _Layer:
     files: list[tuple[str, str]] = []
     problems: list[LintProblem] = []
     for path in sorted(directory.glob("*.md")):
-        if path.name.lower() == "readme.md" or not path.is_file():
+        if not _is_runbook_file(path.name) or not path.is_file():
             continue
         try:
             files.append((str(path), path.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(LintProblem(file=str(path), field="file", message=f"unreadable: {exc}"))
     return _Layer(origin=str(directory), files=files, problems=problems)
+
+
+def _is_runbook_file(name: str) -> bool:
+    """Markdown files, except a README that documents the directory."""
+    return name.endswith(".md") and name.lower() != "readme.md"

@@ -40,9 +40,10 @@ def _check_regex(pattern: str) -> str:
 class RunbookMatch(BaseModel):
     """Which alerts a runbook is for. Every value is a regular expression that must match the
     whole value (as in Alertmanager's `=~` matchers): `KubePodCrashLooping` matches exactly that
-    name, `KubePod(CrashLooping|NotReady)` either. Write `\\.` for a literal dot. A label the
-    alert does not carry counts as the empty string. Given keys must all match; no keys match
-    every alert."""
+    name, `KubePod(CrashLooping|NotReady)` either. Write `\\.` for a literal dot. `alertname` is
+    matched against `Alert.name`, which is the title for alerts without one (free text). A
+    label the alert does not carry counts as the empty string. Given keys must all match; no
+    keys match every alert."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 

@@ -440,6 +440,7 @@ def test_bad_generic_alert_is_a_clear_error(payload: Any, message: str) -> None:
         ([am_alert()], PayloadKind.ALERT_OBJECT),
         ({"labels": {"alertname": "X"}}, PayloadKind.GENERIC),
         ({"title": "x"}, PayloadKind.GENERIC),
+        ({"title": "x", "state": "open"}, PayloadKind.GENERIC),
         ({"title": "x", "labels": {}, "startsAt": "2026-11-21T08:00:00Z"}, PayloadKind.GENERIC),
     ],
 )
