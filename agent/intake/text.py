@@ -105,7 +105,8 @@ _DNS_SUBDOMAIN = re.compile(
     r"(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*"
 )
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
-_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://\S+")
+# The scheme is bounded so a long run of word characters cannot make this quadratic.
+_URL = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://\S+")
 _FIRING_LINE = re.compile(
     r"^[ \t>*_`]*\[(?P<status>FIRING|RESOLVED)(?::\d+)?\][ \t]*(?P<name>\S+)", re.M | re.I
 )

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.alert import AlertStatus, Severity
 from agent.intake import (
@@ -645,3 +649,42 @@ def test_bad_free_text_is_a_clear_error(text: Any, message: str) -> None:
     with pytest.raises(AlertParseError) as caught:
         parse_text(text)
     assert str(caught.value).startswith(message)
+
+
+# --- properties ---------------------------------------------------------------------------
+
+_KUBE_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_any_text_is_an_alert_or_a_clear_error_and_hints_are_kubernetes_names(
+    text: str,
+) -> None:
+    if not text.strip():
+        with pytest.raises(AlertParseError, match=r"^text: empty"):
+            parse_text(text)
+        return
+    alert = parse_text(text)
+    assert alert.title
+    assert "\n" not in alert.title
+    for label in ("namespace", "pod", "deployment", "node", "persistentvolumeclaim"):
+        if label in alert.labels:
+            assert _KUBE_NAME.fullmatch(alert.labels[label]), alert.labels
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x/" + "a-" * 9990,
+        "node " + "a." * 9990,
+        "ab+" * 6000 + "://",
+        'a="' * 6000,
+        ("ns/" + "a-" * 50) * 150,
+    ],
+)
+def test_hostile_text_of_the_largest_size_is_read_in_linear_time(text: str) -> None:
+    started = time.perf_counter()
+    parse_text(text[:20_000])
+    # Quadratic patterns took ~0.3 s here; linear ones take milliseconds. The bound is loose.
+    assert time.perf_counter() - started < 1.0

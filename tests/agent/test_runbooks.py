@@ -7,6 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.alert import Alert
 from agent.intake import parse_text
@@ -491,3 +493,27 @@ def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
     library = RunbookLibrary.load([tmp_path], builtin=False)
     assert [p.field for p in library.problems] == ["file"]
     assert library.get("Good") is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.text(min_size=1).filter(str.strip))
+def test_any_label_value_is_inserted_exactly_once_as_data(value: str) -> None:
+    rb = runbook(
+        """
+        name: R
+        description: d
+        match: {}
+        steps:
+          - tool: t
+            args: {whole: "{{ pod }}", inside: 'x{pod="{{ pod }}"}'}
+            why: w
+        """
+    )
+    (step,) = rb.steps_for(alert(alertname="X", pod=value))
+    assert step.args["whole"] == value
+    if any(ch in value for ch in "\"'`\\\r\n"):
+        assert step.unsafe == ("pod",)
+        assert step.args["inside"] == 'x{pod="{{ pod }}"}'
+    else:
+        assert not step.skipped
+        assert step.args["inside"] == f'x{{pod="{value}"}}'
