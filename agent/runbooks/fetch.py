@@ -105,7 +105,7 @@ def github_raw_url(url: str) -> str:
 def is_blocked_address(address: IPAddress) -> bool:
     """True for addresses a runbook link must never reach: loopback, private, link-local
     (cloud metadata), multicast, unspecified, reserved, and IPv6 forms that wrap such an IPv4
-    address."""
+    address (mapped, 6to4, Teredo; NAT64's 64:ff9b::/96 is reserved)."""
     if isinstance(address, ipaddress.IPv6Address):
         for wrapped in (address.ipv4_mapped, address.sixtofour):
             if wrapped is not None and is_blocked_address(wrapped):

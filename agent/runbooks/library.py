@@ -111,7 +111,6 @@ _FALLBACK_DEFAULT = Runbook(
 class _Layer:
     """Runbook files from one place; earlier layers override later ones by name."""
 
-    origin: str
     files: list[tuple[str, str]]  # (path to show, text)
     problems: list[LintProblem]
 
@@ -119,15 +118,10 @@ class _Layer:
 class RunbookLibrary:
     """The runbooks in effect: one per name, the earliest directory winning over built-ins."""
 
-    def __init__(
-        self,
-        runbooks: Iterable[Runbook],
-        problems: Iterable[LintProblem] = (),
-        *,
-        shadowed: Iterable[Runbook] = (),
-    ) -> None:
+    def __init__(self, runbooks: Iterable[Runbook], problems: Iterable[LintProblem] = ()) -> None:
+        """`runbooks` in precedence order: a later one with a taken name is kept as shadowed."""
         by_name: dict[str, Runbook] = {}
-        hidden = list(shadowed)
+        hidden: list[Runbook] = []
         for runbook in runbooks:
             if runbook.name in by_name:
                 hidden.append(runbook)
@@ -414,7 +408,7 @@ def _builtin_layer() -> _Layer:
         for entry in sorted(root.iterdir(), key=lambda e: e.name)
         if _is_runbook_file(entry.name) and entry.is_file()
     ]
-    return _Layer(origin="built-in", files=files, problems=[])
+    return _Layer(files=files, problems=[])
 
 
 def _directory_layer(directory: Path) -> _Layer:
@@ -422,7 +416,7 @@ def _directory_layer(directory: Path) -> _Layer:
         problem = LintProblem(
             file=str(directory), field="directory", message="does not exist or is not a directory"
         )
-        return _Layer(origin=str(directory), files=[], problems=[problem])
+        return _Layer(files=[], problems=[problem])
     files: list[tuple[str, str]] = []
     problems: list[LintProblem] = []
     for path in sorted(directory.glob("*.md")):
@@ -432,7 +426,7 @@ def _directory_layer(directory: Path) -> _Layer:
             files.append((str(path), path.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(LintProblem(file=str(path), field="file", message=f"unreadable: {exc}"))
-    return _Layer(origin=str(directory), files=files, problems=problems)
+    return _Layer(files=files, problems=problems)
 
 
 def _is_runbook_file(name: str) -> bool:

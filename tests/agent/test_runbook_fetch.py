@@ -540,6 +540,7 @@ def test_bad_limits_are_refused_at_construction() -> None:
         ("ff02::1", True),
         ("::ffff:10.0.0.1", True),
         ("2002:7f00:1::", True),  # 6to4 around 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", True),  # NAT64 around 169.254.169.254
     ],
 )
 def test_blocked_addresses(address: str, blocked: bool) -> None:
