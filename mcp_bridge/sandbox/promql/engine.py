@@ -31,6 +31,7 @@ from .model import (
     Series,
     StringResult,
     VectorResult,
+    quote,
 )
 from .parser import parse, parse_selector
 from .syntax import (
@@ -224,7 +225,7 @@ class PromQLEngine:
         expr = parse(query)
         if expr.type not in ("scalar", "vector"):
             raise PromQLError(
-                f"invalid expression type {TYPE_NAMES[expr.type]!r} for range query, must be "
+                f"invalid expression type {quote(TYPE_NAMES[expr.type])} for range query, must be "
                 "Scalar or instant Vector"
             )
         start, end, step = round(start_s * 1000), round(end_s * 1000), round(step_s * 1000)

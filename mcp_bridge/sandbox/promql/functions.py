@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TypeAlias
 
-from .model import QueryExecutionError
+from .model import QueryExecutionError, quote
 
 
 def operate(op: str, a: float, b: float) -> tuple[float, bool]:
@@ -43,7 +43,7 @@ def operate(op: str, a: float, b: float) -> tuple[float, bool]:
         return a, a >= b
     if op == "<=":
         return a, a <= b
-    raise QueryExecutionError(f"operator {op!r} not allowed here")  # pragma: no cover
+    raise QueryExecutionError(f"operator {quote(op)} not allowed here")  # pragma: no cover
 
 
 def divide(a: float, b: float) -> float:
@@ -112,7 +112,7 @@ def aggregate_values(op: str, values: list[float], param: float) -> float:
         return math.sqrt(variance) if op == "stddev" else variance
     if op == "quantile":
         return quantile_of(param, values)
-    raise QueryExecutionError(f"aggregation {op!r} is not supported")  # pragma: no cover
+    raise QueryExecutionError(f"aggregation {quote(op)} is not supported")  # pragma: no cover
 
 
 def top_first(element: tuple[float, int]) -> tuple[bool, float]:

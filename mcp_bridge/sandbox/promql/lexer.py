@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .model import DURATION_RE, PromQLError, parse_duration
+from .model import DURATION_RE, PromQLError, parse_duration, quote
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def lex(query: str) -> list[Token]:
             if duration and not _continues_word(query, duration.end()):
                 text = duration.group()
                 if not DURATION_RE.fullmatch(text):
-                    raise PromQLError(f"not a valid duration string: {text!r}", i, query)
+                    raise PromQLError(f"not a valid duration string: {quote(text)}", i, query)
                 tokens.append(Token("DURATION", text, i, float(parse_duration(text))))
                 i = duration.end()
                 continue
@@ -87,7 +87,7 @@ def lex(query: str) -> list[Token]:
                 j += 1
             word = query[i:j]
             if not word.isascii():
-                raise PromQLError(f"unexpected character in identifier {word!r}", i, query)
+                raise PromQLError(f"unexpected character in identifier {quote(word)}", i, query)
             lower = word.lower()
             if brace_depth > 0:
                 tokens.append(Token("IDENT", word, i))
@@ -121,7 +121,7 @@ def lex(query: str) -> list[Token]:
             tokens.append(Token(c, c, i))
             i += 1
             continue
-        raise PromQLError(f"unexpected character: {c!r}", i, query)
+        raise PromQLError(f"unexpected character: {quote(c)}", i, query)
     tokens.append(Token("EOF", "", n))
     return tokens
 

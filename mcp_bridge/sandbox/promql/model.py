@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import ClassVar, Literal, TypeAlias
@@ -118,13 +119,18 @@ class MatrixResult:
 QueryResult: TypeAlias = ScalarResult | StringResult | VectorResult | MatrixResult
 
 
+def quote(text: str) -> str:
+    """A string quoted the way Go's %q quotes it in Prometheus' messages."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def parse_duration(text: str) -> int:
     """A Prometheus duration (`1h30m`, `90s`, `5m`) in milliseconds; raises PromQLError."""
     match = DURATION_RE.fullmatch(text)
     if text == "0":
         return 0
     if not text or match is None:
-        raise PromQLError(f"not a valid duration string: {text!r}")
+        raise PromQLError(f"not a valid duration string: {quote(text)}")
     return sum(
         int(g) * unit for g, unit in zip(match.groups(), _DURATION_UNITS_MS, strict=True) if g
     )

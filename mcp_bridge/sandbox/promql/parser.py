@@ -7,7 +7,7 @@ import re
 from typing import Literal
 
 from .lexer import KEYWORDS, Token, lex
-from .model import LABEL_NAME_RE, PromQLError
+from .model import LABEL_NAME_RE, PromQLError, quote
 from .syntax import (
     AGGREGATORS,
     COMPARISONS,
@@ -45,7 +45,7 @@ def parse_selector(text: str) -> VectorSelector:
     """Parse a series selector as `/api/v1/series` takes it (`up{job="x"}`, `{__name__=~"a.*"}`)."""
     expr = parse(text)
     if not isinstance(expr, VectorSelector) or expr.offset_ms or expr.at is not None:
-        raise PromQLError(f'expected a series selector like up{{job="x"}}, got {text!r}')
+        raise PromQLError(f'expected a series selector like up{{job="x"}}, got {quote(text)}')
     return expr
 
 
@@ -149,12 +149,13 @@ class _Parser:
         if self.tok.kind in ("group_left", "group_right"):
             group = self.advance()
             if op in SET_OPERATORS:
-                raise self.error(f"no grouping allowed for {op!r} operation", group.pos)
+                raise self.error(f"no grouping allowed for {quote(op)} operation", group.pos)
             include: list[str] = self.label_list() if self.tok.kind == "(" else []
             for name in include:
                 if on and name in labels:
                     raise self.error(
-                        f"label {name!r} must not occur in ON and GROUP clause at once", group.pos
+                        f"label {quote(name)} must not occur in ON and GROUP clause at once",
+                        group.pos,
                     )
             matching = VectorMatching(
                 "many-to-one" if group.kind == "group_left" else "one-to-many",
@@ -171,7 +172,7 @@ class _Parser:
             token = self.tok
             if token.kind == "IDENT" or token.kind in KEYWORDS:
                 if not LABEL_NAME_RE.fullmatch(token.text):
-                    raise self.error(f"invalid label name {token.text!r} in grouping opts")
+                    raise self.error(f"invalid label name {quote(token.text)} in grouping opts")
                 labels.append(token.text)
                 self.advance()
             else:
@@ -201,7 +202,9 @@ class _Parser:
         if op in COMPARISONS and not return_bool and lhs.type == rhs.type == "scalar":
             raise self.error("comparisons between scalars must use BOOL modifier", pos)
         if op in SET_OPERATORS and not both_vectors:
-            raise self.error(f"set operator {op!r} not allowed in binary scalar expression", pos)
+            raise self.error(
+                f"set operator {quote(op)} not allowed in binary scalar expression", pos
+            )
         if not both_vectors:
             assert matching is not None
             if matching.on or matching.labels or matching.card != "one-to-one":
@@ -216,7 +219,8 @@ class _Parser:
             return NumberLiteral(token.number, token.pos)
         if token.kind == "DURATION":
             raise self.error(
-                f"unexpected duration {token.text!r}: durations belong inside [...] or after offset"
+                f"unexpected duration {quote(token.text)}: "
+                "durations belong inside [...] or after offset"
             )
         if token.kind == "STRING":
             self.advance()
@@ -387,14 +391,15 @@ class _Parser:
         self.advance()
         if token.text == "__name__" and metric is not None:
             raise self.error(
-                f"metric name must not be set twice: {metric!r} or {value.text!r}", token.pos
+                f"metric name must not be set twice: {quote(metric)} or {quote(value.text)}",
+                token.pos,
             )
         regex = None
         if op in ("=~", "!~"):
             try:
                 regex = re.compile(f"(?:{value.text})")
             except re.error as exc:
-                message = f"invalid regular expression {value.text!r}: {exc}"
+                message = f"invalid regular expression {quote(value.text)}: {exc}"
                 raise self.error(message, value.pos) from exc
         return Matcher(token.text, MATCH_OPS[op], value.text, regex)
 
@@ -451,10 +456,10 @@ class _Parser:
         token = self.advance()
         name = token.text
         if name in UNSUPPORTED_FUNCTIONS:
-            raise self.error(f"function {name!r} is not supported by this engine", token.pos)
+            raise self.error(f"function {quote(name)} is not supported by this engine", token.pos)
         spec = FUNCTIONS.get(name)
         if spec is None:
-            raise self.error(f"unknown function with name {name!r}", token.pos)
+            raise self.error(f"unknown function with name {quote(name)}", token.pos)
         self.advance()  # "("
         args: list[Expr] = []
         while self.tok.kind != ")":
@@ -470,13 +475,14 @@ class _Parser:
             if spec.variadic:
                 expected = f"at least {least}"
             raise self.error(
-                f"expected {expected} argument(s) in call to {name!r}, got {len(args)}", token.pos
+                f"expected {expected} argument(s) in call to {quote(name)}, got {len(args)}",
+                token.pos,
             )
         for index, arg in enumerate(args):
             wanted = spec.args[min(index, len(spec.args) - 1)]
             if arg.type != wanted:
                 raise self.error(
-                    f"expected type {TYPE_NAMES[wanted]} in call to function {name!r}, got "
+                    f"expected type {TYPE_NAMES[wanted]} in call to function {quote(name)}, got "
                     f"{TYPE_NAMES[arg.type]}",
                     expr_pos(arg),
                 )
@@ -485,12 +491,12 @@ class _Parser:
 
 def _describe(token: Token) -> str:
     if token.kind == "IDENT":
-        return f"identifier {token.text!r}"
+        return f"identifier {quote(token.text)}"
     if token.kind in ("NUMBER", "DURATION"):
-        return f"{token.kind.lower()} {token.text!r}"
+        return f"{token.kind.lower()} {quote(token.text)}"
     if token.kind == "STRING":
-        return f"string {token.text!r}"
-    return repr(token.text)
+        return f"string {quote(token.text)}"
+    return quote(token.text)
 
 
 def expr_pos(expr: Expr) -> int:
