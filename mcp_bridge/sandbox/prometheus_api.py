@@ -397,12 +397,18 @@ def _result_data(result: QueryResult) -> dict[str, Any]:
             ],
         }
     assert isinstance(result, MatrixResult)
+    # Series of a range query share their timestamps: format each one once.
+    stamps: dict[float, int | float] = {}
+    for one in result.series:
+        for t, _ in one.points:
+            if t not in stamps:
+                stamps[t] = _time_value(t)
     return {
         "resultType": "matrix",
         "result": [
             {
                 "metric": s.labels,
-                "values": [[_time_value(t), format_sample_value(v)] for t, v in s.points],
+                "values": [[stamps[t], format_sample_value(v)] for t, v in s.points],
             }
             for s in result.series
         ],
@@ -411,15 +417,17 @@ def _result_data(result: QueryResult) -> dict[str, Any]:
 
 def format_sample_value(value: float) -> str:
     """A sample value as Prometheus writes it: shortest round-trip decimal, NaN, +Inf, -Inf."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
     text = repr(value)
-    if "e" in text:
-        text = format(Decimal(text), "f")
     if text.endswith(".0"):
-        text = text[:-2]
+        return text[:-2]
+    if "e" in text:
+        return format(Decimal(text), "f")
+    if text == "nan":
+        return "NaN"
+    if text == "inf":
+        return "+Inf"
+    if text == "-inf":
+        return "-Inf"
     return text
 
 

@@ -12,6 +12,7 @@ from typing import TypeAlias
 from .functions import (
     ELEMENT_FUNCTIONS,
     RANGE_FUNCTIONS,
+    ROW_FUNCTIONS,
     aggregate_values,
     bottom_first,
     bucket_quantile,
@@ -666,7 +667,7 @@ class _Evaluator:
                 present = [v for r in rows if (v := r.values[i]) is not None]
                 out.append(present[0] if len(present) == 1 else math.nan)
             return _Scalar(out)
-        if name in RANGE_FUNCTIONS or name == "absent_over_time":
+        if name in RANGE_FUNCTIONS or name in ROW_FUNCTIONS or name == "absent_over_time":
             return self.range_call(expr)
         if name == "timestamp":
             # A selector's samples carry their own time; anything else is computed at the step.
@@ -718,6 +719,15 @@ class _Evaluator:
             if all(v is None for v in values):
                 return self.vector([])
             return self.vector([_Row(_absent_labels(source), values)])
+        if name in ROW_FUNCTIONS:
+            whole_row = ROW_FUNCTIONS[name]
+            computed_rows: list[_Row] = []
+            for row in rows:
+                computed = whole_row(row.times, row.values, ends, range_ms)
+                if any(v is not None for v in computed):
+                    computed_rows.append(_Row(_drop_name(row.labels), computed))
+                self.check()
+            return self.vector(_merge_rows(computed_rows))
         function = RANGE_FUNCTIONS[name]
         keep_name = name == "last_over_time"
         if name == "holt_winters":
@@ -731,7 +741,7 @@ class _Evaluator:
                         f"invalid trend factor. Expected: 0 < tf < 1, got: {tf:f}"
                     )
         out: list[_Row] = []
-        produced = 0
+        no_args: list[float] = []
         for row in rows:
             times, vals = row.times, row.values
             result: list[float | None] = [None] * n
@@ -743,15 +753,14 @@ class _Evaluator:
                 hi = bisect.bisect_right(times, end)
                 if lo >= hi:
                     continue
-                produced += hi - lo
-                args = [a[i] for a in scalar_args]
+                args = [a[i] for a in scalar_args] if scalar_args else no_args
                 value = function(times, vals, lo, hi, start, end, self.steps[i], args)
                 if value is not None:
                     result[i] = value
                     found = True
             if found:
                 out.append(_Row(row.labels if keep_name else _drop_name(row.labels), result))
-            self.check(produced)
+            self.check()  # windows are views into stored samples: only the output counts
         return self.vector(_merge_rows(out))
 
     def map_function(self, expr: Call) -> _Vector:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import math
 import re
@@ -240,44 +241,55 @@ RangeFunction: TypeAlias = Callable[
 # The window is values[lo:hi]; times are integer milliseconds like Prometheus' own.
 
 
-def _extrapolated_rate(
+def extrapolated_rate_row(
     times: list[int],
     values: list[float],
-    lo: int,
-    hi: int,
-    start: int,
-    end: int,
+    ends: list[int],
+    range_ms: int,
     counter: bool,
     per_second: bool,
-) -> float | None:
-    if hi - lo < 2:
-        return None
-    first, last = values[lo], values[hi - 1]
-    result = last - first
-    if counter:
-        previous = first
-        for k in range(lo + 1, hi):
-            current = values[k]
-            if current < previous:  # a counter reset: the counter restarted from zero
-                result += previous
-            previous = current
-    duration_to_start = (times[lo] - start) / 1000
-    duration_to_end = (end - times[hi - 1]) / 1000
-    sampled = (times[hi - 1] - times[lo]) / 1000
-    average_between = sampled / (hi - lo - 1)
-    if counter and result > 0 and first >= 0:
-        # A counter cannot go below zero: do not extrapolate past the point where it was zero.
-        duration_to_zero = sampled * (first / result)
-        if duration_to_zero < duration_to_start:
-            duration_to_start = duration_to_zero
-    threshold = average_between * 1.1
-    interval = sampled
-    interval += duration_to_start if duration_to_start < threshold else average_between / 2
-    interval += duration_to_end if duration_to_end < threshold else average_between / 2
-    result = result * (interval / sampled)
-    if per_second:
-        result = result / ((end - start) / 1000)
-    return result
+) -> list[float | None]:
+    """rate/increase/delta of one series at every step: Prometheus' extrapolatedRate.
+
+    A whole row at once because this is the hot path of every dashboard query: reset positions
+    are found once per series, and windows without a reset skip the per-sample loop. The sums
+    happen in Prometheus' order, so results are bit-for-bit the same.
+    """
+    resets = [k for k in range(1, len(values)) if values[k] < values[k - 1]] if counter else []
+    range_s = range_ms / 1000
+    left, right = bisect.bisect_left, bisect.bisect_right
+    out: list[float | None] = []
+    for end in ends:
+        start = end - range_ms
+        lo = left(times, start)
+        hi = right(times, end)
+        if hi - lo < 2:
+            out.append(None)
+            continue
+        first = values[lo]
+        result = values[hi - 1] - first
+        if resets:
+            index = right(resets, lo)
+            while index < len(resets) and resets[index] < hi:
+                result += values[resets[index] - 1]  # the counter restarted from zero
+                index += 1
+        first_time, last_time = times[lo], times[hi - 1]
+        to_start = (first_time - start) / 1000
+        to_end = (end - last_time) / 1000
+        sampled = (last_time - first_time) / 1000
+        average = sampled / (hi - lo - 1)
+        if counter and result > 0 and first >= 0:
+            # A counter cannot go below zero: do not extrapolate past the point where it was 0.
+            to_zero = sampled * (first / result)
+            if to_zero < to_start:
+                to_start = to_zero
+        threshold = average * 1.1
+        interval = sampled
+        interval += to_start if to_start < threshold else average / 2
+        interval += to_end if to_end < threshold else average / 2
+        result = result * (interval / sampled)
+        out.append(result / range_s if per_second else result)
+    return out
 
 
 def _instant_value(
@@ -348,11 +360,6 @@ def _changes(values: list[float], lo: int, hi: int) -> float:
 
 
 RANGE_FUNCTIONS: dict[str, RangeFunction] = {
-    "rate": lambda t, v, lo, hi, s, e, at, a: _extrapolated_rate(t, v, lo, hi, s, e, True, True),
-    "increase": lambda t, v, lo, hi, s, e, at, a: _extrapolated_rate(
-        t, v, lo, hi, s, e, True, False
-    ),
-    "delta": lambda t, v, lo, hi, s, e, at, a: _extrapolated_rate(t, v, lo, hi, s, e, False, False),
     "irate": lambda t, v, lo, hi, s, e, at, a: _instant_value(t, v, lo, hi, True),
     "idelta": lambda t, v, lo, hi, s, e, at, a: _instant_value(t, v, lo, hi, False),
     "deriv": lambda t, v, lo, hi, s, e, at, a: (
@@ -374,6 +381,14 @@ RANGE_FUNCTIONS: dict[str, RangeFunction] = {
         sum(1 for k in range(lo + 1, hi) if v[k] < v[k - 1])
     ),
     "present_over_time": lambda t, v, lo, hi, s, e, at, a: 1.0,
+}
+
+
+# Whole-row functions: (times, values, window ends, range) -> one value or None per step.
+ROW_FUNCTIONS: dict[str, Callable[[list[int], list[float], list[int], int], list[float | None]]] = {
+    "rate": lambda t, v, ends, r: extrapolated_rate_row(t, v, ends, r, True, True),
+    "increase": lambda t, v, ends, r: extrapolated_rate_row(t, v, ends, r, True, False),
+    "delta": lambda t, v, ends, r: extrapolated_rate_row(t, v, ends, r, False, False),
 }
 
 
