@@ -416,11 +416,18 @@ def _result_data(result: QueryResult) -> dict[str, Any]:
 
 
 def format_sample_value(value: float) -> str:
-    """A sample value as Prometheus writes it: shortest round-trip decimal, NaN, +Inf, -Inf."""
+    """A sample value exactly as Prometheus writes it.
+
+    Go's shortest round-trip digits, in exponent form only below 1e-6 or from 1e21 up (where
+    Python's repr already agrees with Go), and NaN, +Inf, -Inf spelled Prometheus' way.
+    """
     text = repr(value)
     if text.endswith(".0"):
         return text[:-2]
     if "e" in text:
+        magnitude = abs(value)
+        if magnitude < 1e-6 or magnitude >= 1e21:
+            return text
         return format(Decimal(text), "f")
     if text == "nan":
         return "NaN"

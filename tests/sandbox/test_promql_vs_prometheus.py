@@ -10,24 +10,27 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from mcp.shared.memory import create_connected_server_and_client_session
 
+from mcp_bridge.sandbox.prometheus_api import create_prometheus_app
 from mcp_bridge.sandbox.promql import (
     MatrixResult,
     PromQLEngine,
-    PromQLError,
     QueryExecutionError,
     QueryResult,
     ScalarResult,
     StringResult,
     VectorResult,
 )
+from mcp_bridge.servers.prometheus import build_server
 from tests.sandbox.promql_world import build_world, to_openmetrics
+from tests.sandbox.serving import serve
 
 pytestmark = [
     pytest.mark.prometheus,
@@ -387,4 +390,114 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"prometheus did not become ready: {log.read_text()[-2000:]}")
 
 
-_ = PromQLError  # imported for readers: every engine failure is a PromQLError
+# ----------------------------------------------------------------------------- HTTP layer
+
+RAW_REQUESTS = [
+    ("/api/v1/query", {"query": "up", "time": str(END)}),
+    ("/api/v1/query", {"query": "odd_gauge", "time": str(END - 0.5)}),
+    ("/api/v1/query", {"query": "queue_depth[1m]", "time": str(END)}),
+    ("/api/v1/query", {"query": "http_requests_total[45s]", "time": str(END - 100.25)}),
+    ("/api/v1/query", {"query": "time()", "time": "2023-11-14T22:13:20.123Z"}),
+    ("/api/v1/query", {"query": "vector(1e21) + 1.5e-7", "time": str(END)}),
+    ("/api/v1/query", {"query": '"some text"', "time": str(END)}),
+    ("/api/v1/query", {"query": "-Inf * vector(1)", "time": str(END)}),
+    (
+        "/api/v1/query_range",
+        {
+            "query": "kube_pod_container_resource_limits",
+            "start": str(END - 600),
+            "end": str(END),
+            "step": "1m",
+        },
+    ),
+    (
+        "/api/v1/query_range",
+        {"query": "queue_depth", "start": str(END - 3000), "end": str(END - 2000), "step": "77.5"},
+    ),
+    ("/api/v1/series", {"match[]": 'up{job="api"}'}),
+    ("/api/v1/series", {"match[]": "queue_depth", "start": str(END - 600), "end": str(END)}),
+    ("/api/v1/labels", {}),
+    ("/api/v1/label/job/values", {}),
+    ("/api/v1/label/__name__/values", {}),
+]
+ERROR_REQUESTS = [
+    ("/api/v1/query", {"query": "sum("}),
+    ("/api/v1/query", {"query": "1 > 2"}),
+    ("/api/v1/query", {"query": "foo(up)"}),
+    ("/api/v1/query", {"query": ""}),
+    ("/api/v1/query", {"query": "up", "time": "yesterday"}),
+    (
+        "/api/v1/query",
+        {"query": "http_requests_total / on(pod) container_memory_working_set_bytes"},
+    ),
+    ("/api/v1/query_range", {"query": "up", "start": "10", "end": "5", "step": "1"}),
+    ("/api/v1/query_range", {"query": "up", "start": "0", "end": "5", "step": "0"}),
+    ("/api/v1/query_range", {"query": "up", "start": "0", "end": "86400", "step": "1"}),
+    ("/api/v1/query_range", {"query": "up[5m]", "start": "0", "end": "60", "step": "15"}),
+    ("/api/v1/query_range", {"query": "up", "start": "0", "end": "60", "step": "1x"}),
+    ("/api/v1/series", {}),
+    ("/api/v1/series", {"match[]": "sum(up)"}),
+    ("/api/v1/label/bad-name/values", {}),
+]
+
+
+@pytest.fixture
+async def sandbox_url() -> AsyncIterator[str]:
+    async with serve(create_prometheus_app(WORLD, [], now=lambda: END)) as url:
+        yield url
+
+
+async def test_http_responses_are_byte_for_byte_those_of_prometheus(
+    prometheus_url: str, sandbox_url: str
+) -> None:
+    async with httpx.AsyncClient(timeout=30) as http:
+        for path, params in RAW_REQUESTS:
+            real = await http.get(prometheus_url + path, params=params)
+            ours = await http.get(sandbox_url + path, params=params)
+            assert real.status_code == 200, real.text
+            expected, actual = real.json(), ours.json()
+            if expected["data"] and isinstance(expected["data"], dict):
+                _sort_result(expected["data"])
+                _sort_result(actual["data"])
+            assert actual == expected, (path, params)
+
+
+async def test_http_errors_have_prometheus_status_and_type(
+    prometheus_url: str, sandbox_url: str
+) -> None:
+    async with httpx.AsyncClient(timeout=30) as http:
+        for path, params in ERROR_REQUESTS:
+            real = await http.get(prometheus_url + path, params={"time": str(END), **params})
+            ours = await http.get(sandbox_url + path, params={"time": str(END), **params})
+            assert ours.status_code == real.status_code, (path, params, real.text, ours.text)
+            assert ours.json()["errorType"] == real.json()["errorType"], (path, params)
+
+
+async def test_the_mcp_server_reads_the_real_prometheus(prometheus_url: str) -> None:
+    server = build_server({"PROMETHEUS_URL": prometheus_url})
+    async with create_connected_server_and_client_session(server) as client:
+        instant = await client.call_tool("query", {"query": "count(up)", "time": str(END)})
+        ranged = await client.call_tool(
+            "query_range",
+            {
+                "query": "sum by (code) (rate(http_requests_total[5m]))",
+                "start": str(END - 3600),
+                "end": str(END),
+            },
+        )
+        bad = await client.call_tool("query", {"query": "sum("})
+    assert instant.structuredContent is not None
+    assert instant.structuredContent["samples"] == [{"labels": {}, "value": 3.0}]
+    assert ranged.structuredContent is not None
+    assert ranged.structuredContent["series_count"] == 3
+    assert ranged.structuredContent["series"][0]["summary"]["points"] == 61
+    assert bad.isError
+
+
+def _sort_result(data: dict[str, Any]) -> None:
+    if (
+        isinstance(data.get("result"), list)
+        and data["result"]
+        and isinstance(data["result"][0], dict)
+    ):
+        data["result"].sort(key=lambda r: sorted(r["metric"].items()))
