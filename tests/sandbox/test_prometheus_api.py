@@ -427,3 +427,11 @@ async def test_no_parameter_makes_query_range_fail_with_a_500(
         "/api/v1/query_range", params={"query": "up", "start": start, "end": end, "step": step}
     )
     assert response.status_code in (200, 400), (start, end, step, response.text)
+
+
+async def test_a_huge_query_is_an_execution_error_not_a_500(prometheus: httpx.AsyncClient) -> None:
+    response = await prometheus.post(
+        "/api/v1/query", data={"query": " + ".join(["up"] * 5000), "time": str(NOW)}
+    )
+    assert response.status_code == 422
+    assert "nested too deeply" in response.json()["error"]

@@ -417,3 +417,9 @@ def test_duplicate_input_series_are_merged_and_empty_labels_ignored() -> None:
     )
     assert engine.series(["g"], None, None) == [{"__name__": "g", "pod": "p"}]
     assert only(engine, "count_over_time(g[2m])", 60) == 2.0
+
+
+def test_a_very_long_chain_of_operators_is_an_error_not_a_crash() -> None:
+    engine = PromQLEngine([])
+    with pytest.raises(QueryExecutionError, match="nested too deeply"):
+        engine.instant_query(" + ".join(["1"] * 5000), 0)

@@ -61,6 +61,8 @@ DEFAULT_SUBQUERY_STEP_MS = 60 * 1000
 # Prometheus' own default is 50M; a pure-Python engine runs out of memory long before that.
 DEFAULT_MAX_SAMPLES = 5_000_000
 
+_TOO_DEEP = "query is nested too deeply to evaluate: split it or use fewer chained operators"
+
 LabelKey: TypeAlias = tuple[tuple[str, str], ...]
 
 
@@ -68,8 +70,8 @@ def _key(labels: dict[str, str]) -> LabelKey:
     return tuple(sorted(labels.items()))
 
 
-def labels_text(labels: dict[str, str]) -> str:
-    inner = ", ".join(f'{name}="{value}"' for name, value in sorted(labels.items()))
+def _labels_text(labels: dict[str, str]) -> str:
+    inner = ", ".join(f"{name}={quote(value)}" for name, value in sorted(labels.items()))
     return "{" + inner + "}"
 
 
@@ -183,7 +185,7 @@ class PromQLEngine:
         lookback_s: float = LOOKBACK_MS / 1000,
         max_samples: int = DEFAULT_MAX_SAMPLES,
     ) -> None:
-        self._index = _SeriesIndex(series)
+        self.index = _SeriesIndex(series)
         self.lookback_ms = round(lookback_s * 1000)
         self.max_samples = max_samples
 
@@ -194,6 +196,12 @@ class PromQLEngine:
         expr = parse(query)
         at = round(time_s * 1000)
         evaluator = _Evaluator(self, [at], at, at, _deadline(timeout_s))
+        try:
+            return self._instant(expr, evaluator, at)
+        except RecursionError:
+            raise QueryExecutionError(_TOO_DEEP) from None
+
+    def _instant(self, expr: Expr, evaluator: _Evaluator, at: int) -> QueryResult:
         if isinstance(expr, MatrixSelector | Subquery):
             rows = evaluator.range_rows(expr)
             out = [
@@ -236,7 +244,10 @@ class PromQLEngine:
             raise PromQLError("end timestamp must not be before start time")
         steps = list(range(start, end + 1, step))
         evaluator = _Evaluator(self, steps, start, end, _deadline(timeout_s))
-        value = evaluator.eval(expr)
+        try:
+            value = evaluator.eval(expr)
+        except RecursionError:
+            raise QueryExecutionError(_TOO_DEEP) from None
         if isinstance(value, _Scalar):
             scalar_values: list[float | None] = list(value.values)
             rows = [_Row({}, scalar_values)]
@@ -284,11 +295,11 @@ class PromQLEngine:
         if selectors:
             found: dict[LabelKey, _Stored] = {}
             for text in selectors:
-                for stored in self._index.select(parse_selector(text).matchers):
+                for stored in self.index.select(parse_selector(text).matchers):
                     found[stored.key] = stored
             candidates = [found[k] for k in sorted(found)]
         else:
-            candidates = self._index.series
+            candidates = self.index.series
         lo = -math.inf if start_s is None else start_s * 1000
         hi = math.inf if end_s is None else end_s * 1000
         return [s for s in candidates if _has_point_between(s.times, lo, hi)]
@@ -386,7 +397,7 @@ class _Evaluator:
         refs = self.reference_times(selector.at, selector.offset_ms)
         lookback = self.engine.lookback_ms
         rows: list[_Row] = []
-        for stored in self.engine._index.select(selector.matchers):
+        for stored in self.engine.index.select(selector.matchers):
             times, values = stored.times, stored.values
             out: list[float | None] = []
             found = False
@@ -408,7 +419,7 @@ class _Evaluator:
             ends = self.reference_times(expr.selector.at, expr.selector.offset_ms)
             rows = [
                 _RangeRow(s.labels, s.times, s.values)
-                for s in self.engine._index.select(expr.selector.matchers)
+                for s in self.engine.index.select(expr.selector.matchers)
             ]
             return rows, ends
         ends = self.reference_times(expr.at, expr.offset_ms)
@@ -564,8 +575,8 @@ class _Evaluator:
                     group = _match_group(row.labels, matching)
                     raise QueryExecutionError(
                         f"found duplicate series for the match group {group} "
-                        f"on the {side} hand-side of the operation: [{labels_text(row.labels)}, "
-                        f"{labels_text(other)}];many-to-many matching not allowed: matching "
+                        f"on the {side} hand-side of the operation: [{_labels_text(row.labels)}, "
+                        f"{_labels_text(other)}];many-to-many matching not allowed: matching "
                         "labels must be unique on one side"
                     )
                 right_at[sig] = j
@@ -902,7 +913,7 @@ def _match_group(labels: dict[str, str], matching: VectorMatching) -> str:
         kept = {k: v for k, v in labels.items() if k in matching.labels}
     else:
         kept = {k: v for k, v in labels.items() if k not in matching.labels and k != "__name__"}
-    return labels_text(kept)
+    return _labels_text(kept)
 
 
 def _result_labels(

@@ -285,14 +285,14 @@ class _Parser:
                 f"subquery is only allowed on instant vector, got {TYPE_NAMES[expr.type]}",
                 start.pos,
             )
-        return Subquery(expr, range_ms, step_ms, expr_pos(expr))
+        return Subquery(expr, range_ms, step_ms, expr.pos)
 
     def duration(self, context: str) -> int:
         token = self.tok
         if token.kind == "DURATION":
             self.advance()
             value = int(token.number)
-        elif token.kind == "NUMBER" and token.text.isdigit() and token.text == "0":
+        elif token.kind == "NUMBER" and token.text == "0":
             self.advance()
             value = 0
         else:
@@ -442,13 +442,13 @@ class _Parser:
         if param is not None and param.type != "scalar":
             raise self.error(
                 f"expected type scalar in aggregation parameter, got {TYPE_NAMES[param.type]}",
-                expr_pos(param),
+                param.pos,
             )
         if expr.type != "vector":
             raise self.error(
                 "expected type instant vector in aggregation expression, got "
                 f"{TYPE_NAMES[expr.type]}",
-                expr_pos(expr),
+                expr.pos,
             )
         return AggregateExpr(op, expr, param, tuple(grouping), without, token.pos)
 
@@ -484,7 +484,7 @@ class _Parser:
                 raise self.error(
                     f"expected type {TYPE_NAMES[wanted]} in call to function {quote(name)}, got "
                     f"{TYPE_NAMES[arg.type]}",
-                    expr_pos(arg),
+                    arg.pos,
                 )
         return Call(name, tuple(args), token.pos)
 

@@ -119,12 +119,12 @@ class BinaryExpr:
     pos: int
     return_bool: bool = False
     matching: VectorMatching | None = None
+    # Stored, not derived: long operator chains would make a derived type quadratic.
+    type: ValueType = field(init=False, compare=False)
 
-    @property
-    def type(self) -> ValueType:
-        if self.lhs.type == "scalar" and self.rhs.type == "scalar":
-            return "scalar"
-        return "vector"
+    def __post_init__(self) -> None:
+        both_scalar = self.lhs.type == "scalar" and self.rhs.type == "scalar"
+        object.__setattr__(self, "type", "scalar" if both_scalar else "vector")
 
 
 @dataclass(frozen=True)
