@@ -499,11 +499,6 @@ def _describe(token: Token) -> str:
     return quote(token.text)
 
 
-def expr_pos(expr: Expr) -> int:
-    """Where an expression starts in the query text."""
-    return expr.pos
-
-
 def _replace_selector(
     selector: VectorSelector, *, offset_ms: int | None = None, at: AtModifier = None
 ) -> VectorSelector:
