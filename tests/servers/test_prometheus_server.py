@@ -265,6 +265,14 @@ async def test_bad_times_and_steps_are_explained(prometheus_url: str) -> None:
     assert "11,000 points" in too_fine
 
 
+async def test_a_label_that_is_not_a_label_name_is_refused_before_any_request(
+    prometheus_url: str,
+) -> None:
+    async with session({"PROMETHEUS_URL": prometheus_url}) as client:
+        message = await failure(client, "label_values", label="../../admin")
+    assert "is not a label name" in message
+
+
 async def test_missing_url_is_a_clear_tool_error() -> None:
     async with session({}) as client:
         message = await failure(client, "query", query="up")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -59,6 +60,7 @@ NO_DATA_NOTE = (
 )
 
 Ctx = Context[ServerSession, PrometheusApi, Any]
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 def build_server(env: Mapping[str, str]) -> FastMCP[PrometheusApi]:
@@ -206,6 +208,11 @@ def build_server(env: Mapping[str, str]) -> FastMCP[PrometheusApi]:
         ctx: Ctx,
     ) -> LabelValues:
         """List the values of one label, e.g. `namespace`, `pod`, or `__name__` for metrics."""
+        if not _LABEL_NAME.fullmatch(label):
+            raise PrometheusError(
+                f"{label!r} is not a label name: letters, digits and '_' only, such as "
+                "namespace, pod or __name__"
+            )
         api = ctx.request_context.lifespan_context
         data = await api.get(f"/api/v1/label/{label}/values")
         values = [str(v) for v in data] if isinstance(data, list) else []
