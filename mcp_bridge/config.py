@@ -146,7 +146,7 @@ class ServerConfig(BaseModel):
             and self.module == BUNDLED_SERVERS["prometheus"]
             and not self.env.get("PROMETHEUS_URL")
         ):
-            return "not configured: set PROMETHEUS_URL (environment, or mcpServers.prometheus.env)"
+            return "set PROMETHEUS_URL (in the environment, or in mcpServers.prometheus.env)"
         return None
 
 

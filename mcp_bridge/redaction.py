@@ -128,7 +128,7 @@ def _replace_value(match: re.Match[str]) -> str:
 
 def _secret_yaml_block(match: re.Match[str]) -> str:
     """A `data:`/`stringData:` block of a Kubernetes Secret in YAML: keys stay, values go."""
-    body = _YAML_ENTRY.sub(r"\g<1> " + marker("kubernetes_secret"), match.group("body"))
+    body = _YAML_ENTRY.sub(r'\g<1> "' + marker("kubernetes_secret") + '"', match.group("body"))
     return match.group("head") + body
 
 
@@ -243,7 +243,7 @@ _LINE_RULES: tuple[_LineRules, ...] = (
                 rf"(?i)(?<![A-Za-z0-9_.-])[\"']?(?P<key>{_KEY})(?![A-Za-z0-9_-])[\"']?"
                 r"[ \t]*(?:=>|[:=])[ \t]*"
                 r"(?:\"(?P<dq>(?:[^\"\\\n]|\\.)*)\"|'(?P<sq>[^'\n]*)'"
-                r"|(?P<bare>[^\s,;&\"'{}\[\]()]+))"
+                r"|(?P<bare>(?!\$\{)[^\s,;&\"'{}\[\]()]+))"
             ),
             _replace_value,
         ),

@@ -36,6 +36,11 @@ def build_server(env: Mapping[str, str]) -> FastMCP:
         """The server's process id."""
         return os.getpid()
 
+    @server.tool(name="ops.pid", annotations=READ_ONLY)
+    def dotted_pid() -> int:
+        """The server's process id, under a dotted name (offered as <server>_ops_pid)."""
+        return os.getpid()
+
     @server.tool(annotations=READ_ONLY)
     async def sleep(seconds: float) -> str:
         """Wait, then say so."""
