@@ -2,7 +2,19 @@
 
 `parse_servers` turns the `mcpServers` setting into `ServerConfig`s, adds the bundled servers
 (kubernetes, prometheus) and expands `${VAR}` references from the environment, so secrets stay out
-of the config file.
+of the config file:
+
+    mcpServers:
+      prometheus:                       # bundled, in-process; options as env
+        env: {PROMETHEUS_URL: "http://prometheus.monitoring:9090"}
+      time:                             # stdio
+        command: uvx
+        args: [mcp-server-time]
+        timeout_s: 10
+      docs:                             # streamable HTTP
+        url: https://mcp.example.com/mcp
+        headers: {Authorization: "Bearer ${DOCS_TOKEN}"}
+        allow_tools: ["search_*"]
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TextIO
 
@@ -74,11 +74,13 @@ class CallTimedOut(Exception):
 
 @dataclass
 class _Live:
-    """One running session. `ended` is set when the connection is gone or is being shut down."""
+    """One running session. `ended` is set when the connection is gone or is being shut down;
+    `reason` says why, when the transport said so."""
 
     session: ClientSession
     tools: list[types.Tool]
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: asyncio.Event
+    reason: str | None = None
 
 
 class ServerConnection:
@@ -201,12 +203,14 @@ class ServerConnection:
             live = await asyncio.wait_for(asyncio.shield(ready), self.config.startup_timeout_s)
         except TimeoutError:
             await _finish(supervisor, 0)
+            _collect(ready)
             self._record_failure(
                 f"did not start within {self.config.startup_timeout_s:g}s (startup_timeout_s)"
             )
             return False
         except asyncio.CancelledError:
             await _finish(supervisor, 0)
+            _collect(ready)
             raise
         except Exception as exc:  # noqa: BLE001 - any start-up failure is recorded, not raised
             await _finish(supervisor, CLOSE_TIMEOUT_S)
@@ -236,15 +240,16 @@ class ServerConnection:
         except Exception as exc:  # noqa: BLE001 - the failure is reported through `ready` or state
             if not ready.done():
                 ready.set_exception(exc)
-            elif self.state is ServerState.READY:
-                log.warning("MCP server %s stopped: %s", self.name, describe_error(exc))
+            elif live is not None:
+                live.reason = describe_error(exc)
+                log.warning("MCP server %s stopped: %s", self.name, live.reason)
         finally:
             ended.set()
             if live is not None and self._live is live:
                 self._live = None
                 if self.state is ServerState.READY:
                     self.state = ServerState.STOPPED
-                    self.error = self._lost_reason("connection closed")
+                    self.error = self._lost_reason(live.reason or "connection closed")
 
     async def _connect(self, stack: AsyncExitStack, ended: asyncio.Event) -> ClientSession:
         config = self.config
@@ -336,7 +341,7 @@ class ServerConnection:
     def _lost(self, live: _Live, what: str) -> ConnectionLost:
         """Mark the session gone (its supervisor shuts it down) and say what is known."""
         live.ended.set()
-        reason = self._lost_reason(what)
+        reason = self._lost_reason(live.reason or what)
         if self._live is live and self.state is ServerState.READY:
             self.state, self.error = ServerState.STOPPED, reason
         return ConnectionLost(reason)
@@ -416,7 +421,12 @@ def _discard(task: asyncio.Future[Any]) -> None:
     """Cancel a helper task and make sure its outcome is collected (no 'never retrieved')."""
     if not task.done():
         task.cancel()
-    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    task.add_done_callback(_collect)
+
+
+def _collect(future: asyncio.Future[Any]) -> None:
+    if future.done() and not future.cancelled():
+        future.exception()
 
 
 async def _finish(task: asyncio.Task[None], grace_s: float) -> None:

@@ -53,18 +53,43 @@ async def until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
             await asyncio.sleep(0.02)
 
 
+class OpsHttpServer:
+    """The ops test server speaking streamable HTTP on 127.0.0.1; it can stop and come back on
+    the same port (a fresh server that knows none of the old sessions)."""
+
+    def __init__(self) -> None:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        probe.bind(("127.0.0.1", 0))
+        self.port: int = probe.getsockname()[1]
+        probe.close()
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self._server: uvicorn.Server | None = None
+        self._serving: asyncio.Task[None] | None = None
+        self._listener: socket.socket | None = None
+
+    async def start(self) -> None:
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", self.port))
+        self._listener.listen()
+        app = build_server({}).streamable_http_app()
+        server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="on"))
+        self._server = server
+        self._serving = asyncio.create_task(server.serve(sockets=[self._listener]))
+        await until(lambda: server.started)
+
+    async def stop(self) -> None:
+        if self._server is not None and self._serving is not None:
+            self._server.should_exit = True
+            await self._serving
+        if self._listener is not None:
+            self._listener.close()
+        self._server = self._serving = self._listener = None
+
+
 @pytest.fixture
-async def ops_http_url() -> AsyncIterator[str]:
-    """The ops test server speaking streamable HTTP on 127.0.0.1 (a free port)."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    port = listener.getsockname()[1]
-    app = build_server({}).streamable_http_app()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    serving = asyncio.create_task(server.serve(sockets=[listener]))
-    await until(lambda: server.started)
-    yield f"http://127.0.0.1:{port}/mcp"
-    server.should_exit = True
-    await serving
-    listener.close()
+async def ops_http() -> AsyncIterator[OpsHttpServer]:
+    server = OpsHttpServer()
+    await server.start()
+    yield server
+    await server.stop()

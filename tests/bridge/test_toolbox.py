@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 import types as pytypes
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,14 @@ from langchain_core.tools import BaseTool
 
 from mcp_bridge.sessions import ServerState
 from mcp_bridge.toolbox import Toolbox, offered_name
-from tests.bridge.conftest import OPS_SERVER, configs, ops_in_process, ops_stdio, until
+from tests.bridge.conftest import (
+    OPS_SERVER,
+    OpsHttpServer,
+    configs,
+    ops_in_process,
+    ops_stdio,
+    until,
+)
 from tests.bridge.servers import ops
 
 
@@ -132,6 +140,42 @@ async def test_server_killed_between_calls_is_started_again_by_the_next_call() -
         second_pid = await pid_of(toolbox)
         assert second_pid != first_pid
         assert toolbox.server("ops").restarts == 1
+
+
+async def test_calls_arriving_together_after_a_death_share_one_restart() -> None:
+    async with Toolbox.open(configs({"ops": ops_stdio()})) as toolbox:
+        os.kill(await pid_of(toolbox), signal.SIGKILL)
+        await wait_for_state(toolbox, "ops", ServerState.STOPPED)
+        pids = await asyncio.gather(*(pid_of(toolbox) for _ in range(5)))
+        assert len(set(pids)) == 1
+        assert toolbox.server("ops").restarts == 1
+
+
+async def test_server_that_cannot_be_started_again_fails_fast_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    # Starts the first time; every later start finds the marker and exits with a message.
+    marker = tmp_path / "started-once"
+    once = (
+        "import pathlib, runpy, sys\n"
+        f"marker = pathlib.Path({str(marker)!r})\n"
+        "if marker.exists(): sys.exit('license server unreachable')\n"
+        "marker.touch()\n"
+        f"runpy.run_path({str(OPS_SERVER)!r}, run_name='__main__')\n"
+    )
+    entry = {"command": sys.executable, "args": ["-c", once]}
+    async with Toolbox.open(configs({"ops": entry})) as toolbox:
+        os.kill(await pid_of(toolbox), signal.SIGKILL)
+        await wait_for_state(toolbox, "ops", ServerState.STOPPED)
+        first = await toolbox.call("ops_echo", {"text": "x"})
+        assert first.status == "error"
+        assert "could not be started again" in first.text
+        assert "license server unreachable" in first.text
+        started = time.perf_counter()
+        second = await toolbox.call("ops_echo", {"text": "x"})
+        assert time.perf_counter() - started < 0.1
+        assert "it is tried again 5s after a failure" in second.text
+        assert toolbox.server("ops").state is ServerState.FAILED
 
 
 async def test_server_that_fails_to_start_is_recorded_and_the_others_work() -> None:
@@ -289,9 +333,11 @@ async def test_module_without_build_server_fails_to_start_with_the_reason() -> N
         )
 
 
-async def test_streamable_http_server_with_headers_from_the_environment(ops_http_url: str) -> None:
+async def test_streamable_http_server_with_headers_from_the_environment(
+    ops_http: OpsHttpServer,
+) -> None:
     token = "Zz9" * 10
-    entry = {"url": ops_http_url, "headers": {"Authorization": "Bearer ${OPS_TOKEN}"}}
+    entry = {"url": ops_http.url, "headers": {"Authorization": "Bearer ${OPS_TOKEN}"}}
     servers = configs({"remote": entry}, environ={"OPS_TOKEN": token})
     async with Toolbox.open(servers) as toolbox:
         assert toolbox.server("remote").transport == "streamable-http"
@@ -308,6 +354,21 @@ async def test_streamable_http_server_with_headers_from_the_environment(ops_http
         )
         assert time.perf_counter() - started < 0.6
         assert {r.status for r in results} == {"success"}
+
+
+async def test_streamable_http_server_that_restarts_is_reconnected_on_the_next_call(
+    ops_http: OpsHttpServer,
+) -> None:
+    async with Toolbox.open(configs({"remote": {"url": ops_http.url}})) as toolbox:
+        assert (await toolbox.call("remote_echo", {"text": "before"})).status == "success"
+        await ops_http.stop()
+        while_down = await toolbox.call("remote_echo", {"text": "down"})
+        assert while_down.status == "error"
+        assert "went away during this call" in while_down.text
+        await ops_http.start()
+        after = await toolbox.call("remote_echo", {"text": "after"})
+        assert (after.status, after.structured) == ("success", {"result": "after"})
+        assert toolbox.server("remote").restarts == 1
 
 
 async def test_streamable_http_server_that_is_not_there_fails_to_start() -> None:
