@@ -10,6 +10,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from mcp_bridge.config import ServerConfig
     from mcp_bridge.toolbox import Toolbox
 
 
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _listing(servers: list[Any]) -> dict[str, Any]:
+async def _listing(servers: Sequence[ServerConfig]) -> dict[str, Any]:
     from mcp_bridge.toolbox import Toolbox
 
     async with Toolbox.open(servers) as toolbox:
