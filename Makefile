@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint types pytest eval bench lock clean
+.PHONY: install interop demo test lint types pytest eval bench lock clean
 
 install: $(STAMP)
 
@@ -16,6 +16,28 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
+# Independent MCP servers from PyPI and npm that the bridge's interoperability tests talk to, each
+# from a hashed lock file. Installed once (stamp files); when one cannot be installed its tests skip
+# and say why, so a machine without npm still runs everything else.
+INTEROP_VENV := .venv-interop
+INTEROP_STAMP := $(INTEROP_VENV)/.installed
+INTEROP_NODE := tests/interop/node
+INTEROP_NODE_STAMP := $(INTEROP_NODE)/node_modules/.installed
+
+interop: $(INTEROP_STAMP) $(INTEROP_NODE_STAMP)
+
+# mcp-server-time needs mcp 2.x, so it gets its own venv; the bridge (mcp 1.x) talks to it over stdio.
+$(INTEROP_STAMP): tests/interop/requirements.lock
+	@test -x $(INTEROP_VENV)/bin/python || $(PYTHON) -m venv $(INTEROP_VENV)
+	@$(INTEROP_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $< \
+	  && touch $@ || echo "warning: could not install mcp-server-time into $(INTEROP_VENV); its tests will skip"
+
+$(INTEROP_NODE_STAMP): $(INTEROP_NODE)/package-lock.json $(INTEROP_NODE)/package.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  (cd $(INTEROP_NODE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) && touch $@ \
+	    || echo "warning: npm ci failed in $(INTEROP_NODE); the server-everything tests will skip"; \
+	else echo "note: npm not found; the server-everything tests will skip"; fi
+
 demo: $(STAMP)
 	$(BIN)/sre-agent demo
 
@@ -26,7 +48,7 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) interop
 	$(BIN)/pytest -q
 
 test: lint types pytest
