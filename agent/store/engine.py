@@ -11,6 +11,7 @@ import asyncio
 import json
 import math
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +32,8 @@ SUPPORTED_URLS = (
     "sqlite+aiosqlite:///PATH (the default) or postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DB"
 )
 MIGRATIONS = "agent.store:migrations"
+# Our own name, so a database shared with another Alembic-managed app keeps both histories apart.
+VERSION_TABLE = "sre_agent_schema_version"
 # An execution option: transactions on connections that carry it take the write lock at BEGIN.
 _WRITE = "sre_agent_write"
 _DRIVERS = {
@@ -41,6 +44,9 @@ _DRIVERS = {
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
 _PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+# Alembic keeps the migration it is running in module globals (`alembic.context`, `alembic.op`),
+# so two stores opening at once in one process must migrate one after the other.
+_MIGRATING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ def redact_url(url: str) -> str:
     """The URL with any password replaced by ***, even when the URL does not parse."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return _PASSWORD_IN_URL.sub(r"\1***@", url)
 
 
@@ -67,7 +73,7 @@ def parse_url(url: str) -> URL:
     shown = redact_url(url)
     try:
         parsed = make_url(url.strip())
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise StoreUnavailable(
             f"database URL {shown!r} is not a URL; use {SUPPORTED_URLS}"
         ) from None
@@ -167,8 +173,15 @@ async def migrate(database: Database) -> None:
     """
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
-    async with database.writer.begin() as connection:
-        await connection.run_sync(_upgrade, config)
+    # Polling rather than awaiting a thread: works from any thread and any event loop, and a
+    # cancelled open never leaves the lock taken.
+    while not _MIGRATING.acquire(blocking=False):  # noqa: ASYNC110 - a thread lock, see above
+        await asyncio.sleep(0.01)
+    try:
+        async with database.writer.begin() as connection:
+            await connection.run_sync(_upgrade, config)
+    finally:
+        _MIGRATING.release()
 
 
 def _upgrade(connection: sa.Connection, config: Config) -> None:

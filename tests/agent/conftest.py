@@ -56,9 +56,7 @@ async def postgres_url(postgres_admin_url: str) -> AsyncIterator[str]:
     admin = await asyncpg.connect(_asyncpg_dsn(postgres_admin_url), timeout=10)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        yield make_url(postgres_admin_url).set(database=name).render_as_string(
-            hide_password=False
-        )
+        yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

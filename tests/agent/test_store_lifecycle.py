@@ -29,7 +29,8 @@ async def test_admitted_alert_is_stored_queued_with_its_alert_and_origin(store: 
 
     assert admission.created
     record = admission.record
-    assert record.id.startswith("inv_") and len(record.id) == 16
+    assert record.id.startswith("inv_")
+    assert len(record.id) == 16
     assert record.status is InvestigationStatus.QUEUED
     assert record.alert == alert
     assert (record.dedup_key, record.source, record.title) == (
@@ -39,7 +40,9 @@ async def test_admitted_alert_is_stored_queued_with_its_alert_and_origin(store: 
     )
     assert record.severity == alert.severity
     assert record.origin == origin
-    assert record.attempts == 0 and record.started_at is None and record.finished_at is None
+    assert record.attempts == 0
+    assert record.started_at is None
+    assert record.finished_at is None
     assert record.created_at.tzinfo is not None
     assert await store.get(record.id) == record
 
@@ -51,7 +54,8 @@ async def test_duplicate_slack_retry_does_not_start_second_investigation(store: 
 
     retry = await store.admit(make_alert(), window_s=WINDOW_S, origin=slack, thread=thread)
 
-    assert first.created and not retry.created
+    assert first.created
+    assert not retry.created
     assert retry.record.id == first.record.id
     assert await store.counts_by_status() == {
         InvestigationStatus.QUEUED: 1,
@@ -74,7 +78,8 @@ async def test_alertmanager_repeat_in_a_new_thread_routes_that_thread_to_the_sam
     assert not repeat.created
     assert repeat.record.thread == first_thread  # the first thread stays its home
     found = await store.find_by_thread("C-ALERTS", "2.2")
-    assert found is not None and found.id == first.record.id
+    assert found is not None
+    assert found.id == first.record.id
 
 
 async def test_duplicate_of_a_running_investigation_joins_it(store: Store) -> None:
@@ -83,7 +88,8 @@ async def test_duplicate_of_a_running_investigation_joins_it(store: Store) -> No
 
     again = await store.admit(make_alert(), window_s=WINDOW_S, origin=CLI)
 
-    assert not again.created and again.record.id == first.record.id
+    assert not again.created
+    assert again.record.id == first.record.id
     assert again.record.status is InvestigationStatus.RUNNING
 
 
@@ -97,7 +103,8 @@ async def test_alert_repeating_within_the_window_after_it_finished_is_a_duplicat
 
     again = await store.admit(make_alert(), window_s=WINDOW_S, origin=CLI)
 
-    assert not again.created and again.record.id == first.record.id
+    assert not again.created
+    assert again.record.id == first.record.id
     assert again.record.status is InvestigationStatus.FINISHED
 
 
@@ -111,9 +118,11 @@ async def test_alert_repeating_after_the_window_starts_a_new_investigation(
 
     again = await store.admit(make_alert(), window_s=WINDOW_S, origin=CLI)
 
-    assert again.created and again.record.id != first.record.id
+    assert again.created
+    assert again.record.id != first.record.id
     third = await store.admit(make_alert(), window_s=WINDOW_S, origin=CLI)
-    assert not third.created and third.record.id == again.record.id
+    assert not third.created
+    assert third.record.id == again.record.id
 
 
 async def test_failed_investigation_is_not_restarted_by_a_duplicate_within_the_window(
@@ -125,7 +134,8 @@ async def test_failed_investigation_is_not_restarted_by_a_duplicate_within_the_w
 
     again = await store.admit(make_alert(), window_s=WINDOW_S, origin=CLI)
 
-    assert not again.created and again.record.status is InvestigationStatus.FAILED
+    assert not again.created
+    assert again.record.status is InvestigationStatus.FAILED
 
 
 async def test_zero_window_dedups_only_while_active(store: Store) -> None:
@@ -140,7 +150,9 @@ async def test_different_alerts_get_different_investigations(store: Store) -> No
     one = await store.admit(make_alert("a"), window_s=WINDOW_S, origin=CLI)
     two = await store.admit(make_alert("b"), window_s=WINDOW_S, origin=CLI)
 
-    assert one.created and two.created and one.record.id != two.record.id
+    assert one.created
+    assert two.created
+    assert one.record.id != two.record.id
 
 
 async def test_hundred_concurrent_admits_of_one_alert_create_exactly_one(store: Store) -> None:
@@ -197,7 +209,8 @@ async def test_an_over_long_dedup_key_is_stored_hashed_and_still_deduplicates(
 
     assert first.record.dedup_key.startswith("sha256:")
     assert first.record.alert.dedup_key == key  # the alert keeps the original
-    assert not again.created and again.record.id == first.record.id
+    assert not again.created
+    assert again.record.id == first.record.id
     assert other.created
 
 
@@ -216,7 +229,8 @@ async def test_mark_running_counts_the_attempt_and_sets_started_at(
 
     assert running.status is InvestigationStatus.RUNNING
     assert running.attempts == 1
-    assert running.started_at is not None and running.started_at > admitted.created_at
+    assert running.started_at is not None
+    assert running.started_at > admitted.created_at
     assert running.updated_at >= running.started_at
 
 
@@ -240,7 +254,8 @@ async def test_concurrent_starts_of_one_investigation_let_exactly_one_through(
 
     started = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, InvalidTransition)]
-    assert len(started) == 1 and len(refused) == 19
+    assert len(started) == 1
+    assert len(refused) == 19
     assert (await store.get(admitted.id)).attempts == 1
 
 
@@ -271,8 +286,10 @@ async def test_claim_next_takes_the_oldest_queued_first(store: Store) -> None:
 
     claimed = await store.claim_next()
 
-    assert claimed is not None and claimed.id == older.id
-    assert claimed.status is InvestigationStatus.RUNNING and claimed.attempts == 1
+    assert claimed is not None
+    assert claimed.id == older.id
+    assert claimed.status is InvestigationStatus.RUNNING
+    assert claimed.attempts == 1
 
 
 async def test_finish_stores_the_report_stats_and_what_it_says(store: Store, clock: Clock) -> None:
@@ -287,7 +304,8 @@ async def test_finish_stores_the_report_stats_and_what_it_says(store: Store, clo
     assert finished.stats == STATS
     assert (finished.category, finished.confidence) == (report.category, report.confidence)
     assert (finished.runbook, finished.reasoner) == ("KubePodCrashLooping", "offline")
-    assert finished.finished_at is not None and finished.error is None
+    assert finished.finished_at is not None
+    assert finished.error is None
 
 
 async def test_finish_requires_a_running_investigation(store: Store) -> None:
@@ -320,7 +338,8 @@ async def test_mark_queued_puts_a_running_investigation_back_for_later(store: St
 
     drained = await store.mark_queued(admitted.id)
 
-    assert drained.status is InvestigationStatus.QUEUED and drained.attempts == 1
+    assert drained.status is InvestigationStatus.QUEUED
+    assert drained.attempts == 1
     resumed = await store.mark_running(admitted.id)
     assert resumed.attempts == 2
 

@@ -12,10 +12,9 @@ import sqlalchemy as sa
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from agent.store.engine import parse_url
+from agent.store.engine import VERSION_TABLE, parse_url
 from agent.store.schema import metadata
 
-VERSION_TABLE = "sre_agent_schema_version"
 # Any constant will do: it only has to be the same for every sre-agent process.
 _POSTGRES_MIGRATION_LOCK = 0x5E_A6_E7_01
 
