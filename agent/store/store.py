@@ -204,27 +204,28 @@ class Store:
             async with self._writing() as conn:
                 now = self._now()
                 since = now - timedelta(seconds=window_s)
-                existing = await self._duplicate_of(conn, key, since)
-                if existing is None:
-                    new = new_id("inv_")
+                found = await self._duplicate_of(conn, key, since)
+                created = found is None
+                if found is None:
                     inserted = await conn.execute(
                         self._insert(_inv)
-                        .values(_new_investigation(new, key, alert, origin, thread, now))
+                        .values(_new_investigation(new_id("inv_"), key, alert, origin, now))
                         .on_conflict_do_nothing(
                             index_elements=[_inv.c.dedup_key],
                             index_where=sa.text(schema.ACTIVE_PREDICATE),
                         )
-                        .returning(_inv.c.id)
+                        .returning(*_RECORD_COLUMNS)
                     )
-                    if inserted.scalar_one_or_none() is not None:
-                        if thread is not None:
-                            await self._link(conn, new, thread, now)
-                        return Admission(record=await self._load(conn, new), created=True)
-                    existing = await self._duplicate_of(conn, key, since)
-                if existing is not None:
+                    found = inserted.one_or_none()
+                    if found is None:  # another admission won the race: join its investigation
+                        created = False
+                        found = await self._duplicate_of(conn, key, since)
+                if found is not None:
+                    record = _record(found)
                     if thread is not None:
-                        await self._link(conn, existing, thread, now)
-                    return Admission(record=await self._load(conn, existing), created=False)
+                        await self._link(conn, record.id, thread, now)
+                        record = await self._load(conn, record.id)
+                    return Admission(record=record, created=created)
         raise StoreError(
             f"could not admit alert {alert.dedup_key[:80]!r}: concurrent admissions kept "
             "rolling back; check the database's health and retry"
@@ -735,11 +736,13 @@ class Store:
             raise InvestigationNotFound(investigation_id)
         return _record(row)
 
-    async def _duplicate_of(self, conn: AsyncConnection, key: str, since: datetime) -> str | None:
+    async def _duplicate_of(
+        self, conn: AsyncConnection, key: str, since: datetime
+    ) -> sa.Row[Any] | None:
         """The investigation an alert with this key duplicates: the active one, else the one
         that ended most recently since `since`."""
         found = await conn.execute(
-            sa.select(_inv.c.id)
+            sa.select(*_RECORD_COLUMNS)
             .where(
                 _inv.c.dedup_key == key,
                 sa.or_(
@@ -753,7 +756,7 @@ class Store:
             )
             .limit(1)
         )
-        return found.scalar_one_or_none()
+        return found.one_or_none()
 
     async def _transition(
         self,
@@ -860,7 +863,6 @@ def _new_investigation(
     key: str,
     alert: Alert,
     origin: Origin,
-    thread: SlackThread | None,
     now: datetime,
 ) -> dict[str, Any]:
     return {
