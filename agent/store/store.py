@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import hashlib
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -237,17 +237,7 @@ class Store:
         Raises `InvalidTransition` when it is not queued, so no investigation runs twice.
         """
         async with self._writing() as conn:
-            await self._transition(
-                conn,
-                investigation_id,
-                allowed=(QUEUED,),
-                wanted="started",
-                values={
-                    "status": RUNNING,
-                    "attempts": _inv.c.attempts + 1,
-                    "started_at": self._now(),
-                },
-            )
+            await self._start(conn, investigation_id)
             return await self._load(conn, investigation_id)
 
     async def claim_next(self) -> InvestigationRecord | None:
@@ -266,17 +256,7 @@ class Store:
             investigation_id = claimed.scalar_one_or_none()
             if investigation_id is None:
                 return None
-            await self._transition(
-                conn,
-                investigation_id,
-                allowed=(QUEUED,),
-                wanted="started",
-                values={
-                    "status": RUNNING,
-                    "attempts": _inv.c.attempts + 1,
-                    "started_at": self._now(),
-                },
-            )
+            await self._start(conn, investigation_id)
             return await self._load(conn, investigation_id)
 
     async def mark_queued(self, investigation_id: str) -> InvestigationRecord:
@@ -714,7 +694,7 @@ class Store:
                     yield conn
 
     @contextlib.contextmanager
-    def _translated_errors(self) -> Any:
+    def _translated_errors(self) -> Iterator[None]:
         try:
             yield
         except IntegrityError as exc:
@@ -757,6 +737,15 @@ class Store:
             .limit(1)
         )
         return found.one_or_none()
+
+    async def _start(self, conn: AsyncConnection, investigation_id: str) -> None:
+        await self._transition(
+            conn,
+            investigation_id,
+            allowed=(QUEUED,),
+            wanted="started",
+            values={"status": RUNNING, "attempts": _inv.c.attempts + 1, "started_at": self._now()},
+        )
 
     async def _transition(
         self,

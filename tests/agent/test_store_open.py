@@ -15,12 +15,14 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from agent.events import Note
@@ -415,3 +417,51 @@ def test_the_migrations_ship_inside_the_wheel_and_run_from_it(tmp_path: Path) ->
         check=False,
     )
     assert ran.stdout.strip() == "opened from the wheel", ran.stderr
+
+
+def test_the_migrations_form_one_line_of_history() -> None:
+    # Two branches adding a revision each would leave two heads, and the store would refuse to
+    # start; merge them (`python -m agent.store.migrations merge heads`) before shipping.
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    script = ScriptDirectory.from_config(config)
+
+    assert len(script.get_heads()) == 1
+    revisions = list(script.walk_revisions())
+    assert revisions[-1].down_revision is None
+    assert all(
+        r.module.__file__ and Path(r.module.__file__).name.startswith("v") for r in revisions
+    )
+
+
+def test_the_migrations_command_line_needs_no_config_file(tmp_path: Path) -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "agent.store.migrations", "heads"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "0001 (head)"
+
+
+async def test_a_database_that_goes_away_while_open_is_a_clear_error(
+    postgres_admin_url: str, postgres_url: str
+) -> None:
+    async with await Store.open(postgres_url) as store:
+        record = (await store.admit(make_alert(), window_s=WINDOW_S, origin=CLI)).record
+        name = sa.make_url(postgres_url).database
+        dsn = sa.make_url(postgres_admin_url).set(drivername="postgresql")
+        admin = await asyncpg.connect(dsn.render_as_string(hide_password=False), timeout=10)
+        try:
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+        with pytest.raises(StoreUnavailable, match=r"the store at postgresql.* failed") as caught:
+            await store.get(record.id)
+        assert "\n" not in str(caught.value)
