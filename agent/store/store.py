@@ -1,0 +1,930 @@
+"""The store: every investigation, its alert, events, transcript, report, follow-ups and feedback.
+
+One `Store` per process, opened on start (`await Store.open(url)`); it migrates the schema and is
+safe to use from many coroutines at once. Everything it returns is a frozen record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+import sqlalchemy as sa
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+from langchain_core.messages import BaseMessage, messages_from_dict, messages_to_dict
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agent.alert import Alert
+from agent.events import EVENT_ADAPTER, Event, Started, Stats
+from agent.report import Category, RootCauseReport
+from agent.store import schema
+from agent.store.engine import Database, connect, describe_failure, migrate
+from agent.store.errors import (
+    FollowUpNotFound,
+    InvalidTransition,
+    InvestigationNotFound,
+    StoreClosed,
+    StoreError,
+    StoreUnavailable,
+    ThreadAlreadyLinked,
+)
+from agent.store.records import (
+    Admission,
+    FeedbackSummary,
+    FollowUp,
+    FollowUpAdmission,
+    InvestigationRecord,
+    InvestigationStatus,
+    Origin,
+    SlackThread,
+    StoredEvent,
+    Vote,
+)
+
+_inv = schema.investigations
+_events = schema.events
+_followups = schema.followups
+_feedback = schema.feedback
+_threads = schema.slack_threads
+
+QUEUED = InvestigationStatus.QUEUED.value
+RUNNING = InvestigationStatus.RUNNING.value
+FINISHED = InvestigationStatus.FINISHED.value
+FAILED = InvestigationStatus.FAILED.value
+
+_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_KEY_MAX = 255
+# Every column but the transcript, which is read only when asked for.
+_RECORD_COLUMNS = [column for column in _inv.c if column.name != "transcript"]
+# Rounds of "insert, or find who inserted first" before giving up; one is enough unless the
+# winner of a race rolls back in between, which takes a failure on its side.
+_ADMIT_ROUNDS = 5
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    """A short, URL-safe, random id such as `inv_3k9x0q2mz7ab` (62 bits)."""
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
+
+def storable_key(value: str) -> str:
+    """A key as an indexable column holds it: unchanged when short and plain, else its hash.
+
+    Deterministic, so the same over-long or odd key always finds the same row.
+    """
+    if len(value) <= _KEY_MAX and schema.storable_text(value) == value:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class Store:
+    """Investigations and everything about them, in SQLite (default) or PostgreSQL.
+
+    Open with `await Store.open(url)`; close with `await store.close()` (or `async with`).
+    """
+
+    def __init__(self, database: Database, *, clock: Callable[[], datetime]) -> None:
+        """Use `Store.open`; this only wires an already migrated database."""
+        self._db = database
+        self._clock = clock
+        self._closed = False
+        # SQLite has one writer at a time. Queueing this process's writers here costs nothing,
+        # whereas SQLite's busy handler polls with sleeps of up to 100 ms. Other processes are
+        # still kept out by BEGIN IMMEDIATE. An in-memory database has a single connection, so
+        # there everything, reads too, takes turns.
+        self._write_turn: contextlib.AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if database.kind == "sqlite" else contextlib.nullcontext()
+        )
+        self._read_turn: contextlib.AbstractAsyncContextManager[Any] = (
+            self._write_turn if database.memory else contextlib.nullcontext()
+        )
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        busy_timeout_s: float = 10.0,
+        connect_timeout_s: float = 10.0,
+        command_timeout_s: float = 30.0,
+    ) -> Store:
+        """Connect to `url`, create or migrate the schema, and return the store.
+
+        `sqlite+aiosqlite:///path/to/file.db` (parent directories are created),
+        `sqlite+aiosqlite://` (in memory) or `postgresql+asyncpg://user:pw@host:port/db`;
+        plain `sqlite://` and `postgresql://` pick those drivers. Raises `StoreUnavailable`
+        with a one-line reason (the URL shown without its password).
+        """
+        database = await connect(
+            url,
+            busy_timeout_s=busy_timeout_s,
+            connect_timeout_s=connect_timeout_s,
+            command_timeout_s=command_timeout_s,
+        )
+        try:
+            async with asyncio.timeout(connect_timeout_s + command_timeout_s):
+                await migrate(database)
+        except (DBAPIError, OSError, TimeoutError, CommandError, RevisionError) as exc:
+            await database.engine.dispose()
+            reason = describe_failure(exc)
+            if isinstance(exc, TimeoutError):
+                reason = f"no answer within {connect_timeout_s + command_timeout_s:.0f}s"
+            raise StoreUnavailable(
+                f"cannot open the store at {database.description}: {reason}"
+            ) from exc
+        return cls(database, clock=clock)
+
+    @property
+    def description(self) -> str:
+        """The database URL, with any password hidden."""
+        return self._db.description
+
+    @property
+    def kind(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self._db.kind
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._db.engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- admission and life cycle ----------------------------------------------------------
+
+    async def admit(
+        self,
+        alert: Alert,
+        *,
+        window_s: float,
+        origin: Origin,
+        thread: SlackThread | None = None,
+    ) -> Admission:
+        """Store a new queued investigation of `alert`, or return the one it duplicates.
+
+        A duplicate is an investigation of the same `dedup_key` that is queued or running, or
+        that ended (finished or failed) less than `window_s` seconds ago. When `thread` is given
+        it is linked to the investigation returned, new or not, unless another investigation
+        already owns that thread.
+
+        Why this is race-free: a unique partial index allows one queued-or-running row per
+        dedup key, on SQLite and PostgreSQL alike and whichever process writes. The insert is
+        `ON CONFLICT DO NOTHING` against that index, so of two concurrent admissions one
+        inserts and the other inserts nothing (PostgreSQL makes it wait for the winner's
+        commit) and then reads the winner's row: no lock is held across the read, and no
+        aborted transaction has to be retried.
+        """
+        if window_s < 0:
+            raise ValueError(f"window_s must be zero or more, got {window_s}")
+        key = storable_key(alert.dedup_key)
+        for _ in range(_ADMIT_ROUNDS):
+            async with self._writing() as conn:
+                now = self._now()
+                since = now - timedelta(seconds=window_s)
+                found = await self._duplicate_of(conn, key, since)
+                created = found is None
+                if found is None:
+                    inserted = await conn.execute(
+                        self._insert(_inv)
+                        .values(_new_investigation(new_id("inv_"), key, alert, origin, now))
+                        .on_conflict_do_nothing(
+                            index_elements=[_inv.c.dedup_key],
+                            index_where=sa.text(schema.ACTIVE_PREDICATE),
+                        )
+                        .returning(*_RECORD_COLUMNS)
+                    )
+                    found = inserted.one_or_none()
+                    if found is None:  # another admission won the race: join its investigation
+                        created = False
+                        found = await self._duplicate_of(conn, key, since)
+                if found is not None:
+                    record = _record(found)
+                    if thread is not None:
+                        await self._link(conn, record.id, thread, now)
+                        record = await self._load(conn, record.id)
+                    return Admission(record=record, created=created)
+        raise StoreError(
+            f"could not admit alert {alert.dedup_key[:80]!r}: concurrent admissions kept "
+            "rolling back; check the database's health and retry"
+        )
+
+    async def mark_running(self, investigation_id: str) -> InvestigationRecord:
+        """Start a run: queued -> running, `attempts` + 1, `started_at` now.
+
+        Raises `InvalidTransition` when it is not queued, so no investigation runs twice.
+        """
+        async with self._writing() as conn:
+            await self._start(conn, investigation_id)
+            return await self._load(conn, investigation_id)
+
+    async def claim_next(self) -> InvestigationRecord | None:
+        """Start the oldest queued investigation (as `mark_running`), or None when none waits.
+
+        Safe with several workers and processes: each queued investigation goes to one.
+        """
+        async with self._writing() as conn:
+            claimed = await conn.execute(
+                sa.select(_inv.c.id)
+                .where(_inv.c.status == QUEUED)
+                .order_by(_inv.c.created_at, _inv.c.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            investigation_id = claimed.scalar_one_or_none()
+            if investigation_id is None:
+                return None
+            await self._start(conn, investigation_id)
+            return await self._load(conn, investigation_id)
+
+    async def mark_queued(self, investigation_id: str) -> InvestigationRecord:
+        """Put a running investigation back in the queue (draining on SIGTERM)."""
+        async with self._writing() as conn:
+            await self._transition(
+                conn,
+                investigation_id,
+                allowed=(QUEUED, RUNNING),
+                wanted="queued again",
+                values={"status": QUEUED},
+            )
+            return await self._load(conn, investigation_id)
+
+    async def requeue_unfinished(self) -> list[InvestigationRecord]:
+        """On start: every queued or running investigation (left by a crash) becomes queued.
+
+        Returns all queued investigations, oldest first; those with `attempts` > 0 had started.
+        Assumes one runner process per database: a running investigation is taken to be
+        orphaned, not running elsewhere.
+        """
+        async with self._writing() as conn:
+            await conn.execute(
+                sa.update(_inv)
+                .where(_inv.c.status == RUNNING)
+                .values(status=QUEUED, updated_at=self._now())
+            )
+            rows = await conn.execute(
+                sa.select(*_RECORD_COLUMNS)
+                .where(_inv.c.status == QUEUED)
+                .order_by(_inv.c.created_at, _inv.c.id)
+            )
+            return [_record(row) for row in rows]
+
+    async def finish(
+        self,
+        investigation_id: str,
+        report: RootCauseReport,
+        stats: Stats,
+        *,
+        transcript: Sequence[BaseMessage] | None = None,
+    ) -> InvestigationRecord:
+        """Running -> finished, with its report and stats (and transcript, in the same commit)."""
+        values: dict[str, Any] = {
+            "status": FINISHED,
+            "finished_at": self._now(),
+            "report": report.model_dump(mode="json"),
+            "stats": stats.model_dump(mode="json"),
+            "category": report.category.value,
+            "confidence": report.confidence.value,
+            "reasoner": report.reasoner,
+            "runbook": sa.func.coalesce(report.runbook, _inv.c.runbook),
+            "error": None,
+        }
+        if transcript is not None:
+            values["transcript"] = messages_to_dict(transcript)
+        async with self._writing() as conn:
+            await self._transition(
+                conn, investigation_id, allowed=(RUNNING,), wanted="finished", values=values
+            )
+            return await self._load(conn, investigation_id)
+
+    async def fail(
+        self,
+        investigation_id: str,
+        error: str,
+        *,
+        transcript: Sequence[BaseMessage] | None = None,
+    ) -> InvestigationRecord:
+        """Queued or running -> failed, with the reason (and transcript, in the same commit)."""
+        values: dict[str, Any] = {"status": FAILED, "finished_at": self._now(), "error": error}
+        if transcript is not None:
+            values["transcript"] = messages_to_dict(transcript)
+        async with self._writing() as conn:
+            await self._transition(
+                conn,
+                investigation_id,
+                allowed=(QUEUED, RUNNING),
+                wanted="failed",
+                values=values,
+            )
+            return await self._load(conn, investigation_id)
+
+    # --- events and transcript -------------------------------------------------------------
+
+    async def append_events(self, investigation_id: str, events: Sequence[Event]) -> list[int]:
+        """Append events to the investigation's stream, all or none; returns their `seq`s.
+
+        Each is tagged with the current run (`attempts`). A `Started` event also records the
+        runbook and reasoner on the investigation.
+        """
+        for event in events:
+            if event.investigation_id != investigation_id:
+                raise ValueError(
+                    f"event {event.type} belongs to investigation {event.investigation_id}, "
+                    f"not {investigation_id}; append it there"
+                )
+        count = len(events)
+        values: dict[str, Any] = {"last_event_seq": _inv.c.last_event_seq + count}
+        for event in events:
+            if isinstance(event, Started):
+                values.update(runbook=event.runbook, reasoner=event.reasoner)
+        async with self._writing() as conn:
+            values["updated_at"] = self._now()
+            # Bumping the counter locks the row: concurrent appends to one investigation get
+            # consecutive, distinct numbers.
+            bumped = await conn.execute(
+                sa.update(_inv)
+                .where(_inv.c.id == investigation_id)
+                .values(values)
+                .returning(_inv.c.last_event_seq, _inv.c.attempts)
+            )
+            row = bumped.one_or_none()
+            if row is None:
+                raise InvestigationNotFound(investigation_id)
+            first = row.last_event_seq - count + 1
+            if events:
+                await conn.execute(
+                    sa.insert(_events),
+                    [
+                        {
+                            "investigation_id": investigation_id,
+                            "seq": first + index,
+                            "attempt": row.attempts,
+                            "type": event.type,
+                            "at": _aware(event.at),
+                            "payload": event.model_dump(mode="json"),
+                        }
+                        for index, event in enumerate(events)
+                    ],
+                )
+            return list(range(first, first + count))
+
+    async def events(
+        self, investigation_id: str, *, after_seq: int = 0, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """The investigation's events with `seq` above `after_seq`, in order."""
+        query = (
+            sa.select(_events.c.seq, _events.c.attempt, _events.c.payload)
+            .where(_events.c.investigation_id == investigation_id, _events.c.seq > after_seq)
+            .order_by(_events.c.seq)
+        )
+        if limit is not None:
+            query = query.limit(_positive(limit, "limit"))
+        async with self._reading() as conn:
+            rows = (await conn.execute(query)).all()
+            if not rows:
+                await self._require(conn, investigation_id)
+        return [
+            StoredEvent(
+                seq=row.seq, attempt=row.attempt, event=EVENT_ADAPTER.validate_python(row.payload)
+            )
+            for row in rows
+        ]
+
+    async def save_transcript(self, investigation_id: str, messages: Sequence[BaseMessage]) -> None:
+        """Replace the stored conversation (LangChain messages, tool artifacts included)."""
+        async with self._writing() as conn:
+            saved = await conn.execute(
+                sa.update(_inv)
+                .where(_inv.c.id == investigation_id)
+                .values(transcript=messages_to_dict(messages), updated_at=self._now())
+                .returning(_inv.c.id)
+            )
+            if saved.scalar_one_or_none() is None:
+                raise InvestigationNotFound(investigation_id)
+
+    async def transcript(self, investigation_id: str) -> list[BaseMessage]:
+        """The stored conversation, ready to continue (empty before the first save)."""
+        async with self._reading() as conn:
+            found = await conn.execute(
+                sa.select(_inv.c.transcript).where(_inv.c.id == investigation_id)
+            )
+            row = found.one_or_none()
+        if row is None:
+            raise InvestigationNotFound(investigation_id)
+        return messages_from_dict(row.transcript or [])
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def get(self, investigation_id: str) -> InvestigationRecord:
+        async with self._reading() as conn:
+            return await self._load(conn, investigation_id)
+
+    async def list_investigations(
+        self,
+        *,
+        status: InvestigationStatus | None = None,
+        limit: int = 50,
+        before: str | None = None,
+    ) -> list[InvestigationRecord]:
+        """Newest first. For the next page pass the last id you got as `before`."""
+        query = sa.select(*_RECORD_COLUMNS)
+        if status is not None:
+            query = query.where(_inv.c.status == InvestigationStatus(status).value)
+        async with self._reading() as conn:
+            if before is not None:
+                anchor = await conn.execute(sa.select(_inv.c.created_at).where(_inv.c.id == before))
+                created = anchor.scalar_one_or_none()
+                if created is None:
+                    raise InvestigationNotFound(before)
+                query = query.where(
+                    sa.or_(
+                        _inv.c.created_at < created,
+                        sa.and_(_inv.c.created_at == created, _inv.c.id < before),
+                    )
+                )
+            rows = await conn.execute(
+                query.order_by(_inv.c.created_at.desc(), _inv.c.id.desc()).limit(
+                    _positive(limit, "limit")
+                )
+            )
+            return [_record(row) for row in rows]
+
+    async def counts_by_status(self) -> dict[InvestigationStatus, int]:
+        """How many investigations are in each status (every status present, zeros included)."""
+        async with self._reading() as conn:
+            rows = await conn.execute(
+                sa.select(_inv.c.status, sa.func.count()).group_by(_inv.c.status)
+            )
+            counts = {status: 0 for status in InvestigationStatus}
+            counts.update({InvestigationStatus(status): n for status, n in rows.all()})
+            return counts
+
+    async def counts_by_category(self) -> dict[Category, int]:
+        """How many finished investigations ended in each category (only those seen)."""
+        async with self._reading() as conn:
+            rows = await conn.execute(
+                sa.select(_inv.c.category, sa.func.count())
+                .where(_inv.c.status == FINISHED, _inv.c.category.is_not(None))
+                .group_by(_inv.c.category)
+            )
+            return {Category(category): n for category, n in rows.all()}
+
+    # --- Slack threads ---------------------------------------------------------------------
+
+    async def link_thread(
+        self, investigation_id: str, channel: str, thread_ts: str, message_ts: str | None = None
+    ) -> InvestigationRecord:
+        """Follow-ups in this thread go to this investigation (the first link is its home).
+
+        Linking the same thread again updates `message_ts`; linking it to another investigation
+        raises `ThreadAlreadyLinked`.
+        """
+        thread = SlackThread(channel=channel, thread_ts=thread_ts, message_ts=message_ts)
+        async with self._writing() as conn:
+            await self._require(conn, investigation_id)
+            owner = await self._link(conn, investigation_id, thread, self._now())
+            if owner != investigation_id:
+                raise ThreadAlreadyLinked(channel, thread_ts, owner)
+            return await self._load(conn, investigation_id)
+
+    async def find_by_thread(self, channel: str, thread_ts: str) -> InvestigationRecord | None:
+        """The investigation a Slack thread belongs to, or None."""
+        async with self._reading() as conn:
+            found = await conn.execute(
+                sa.select(_threads.c.investigation_id).where(
+                    _threads.c.channel == storable_key(channel),
+                    _threads.c.thread_ts == storable_key(thread_ts),
+                )
+            )
+            investigation_id = found.scalar_one_or_none()
+            if investigation_id is None:
+                return None
+            return await self._load(conn, investigation_id)
+
+    # --- follow-up questions ---------------------------------------------------------------
+
+    async def add_followup(
+        self,
+        investigation_id: str,
+        question: str,
+        *,
+        asker: str | None = None,
+        source_ref: str | None = None,
+    ) -> FollowUpAdmission:
+        """Store a question asked about an investigation, before it is answered.
+
+        `source_ref` is the source's id for the question (the Slack message ts): the same
+        question delivered twice is stored once, and the second call returns the first.
+        """
+        if not question.strip():
+            raise ValueError("a follow-up question cannot be empty")
+        ref = storable_key(source_ref) if source_ref is not None else None
+        async with self._writing() as conn:
+            await self._require(conn, investigation_id)
+            new = new_id("fu_")
+            inserted = await conn.execute(
+                self._insert(_followups)
+                .values(
+                    id=new,
+                    investigation_id=investigation_id,
+                    question=question,
+                    asker=asker,
+                    asked_at=self._now(),
+                    source_ref=ref,
+                )
+                .on_conflict_do_nothing(
+                    index_elements=[_followups.c.investigation_id, "source_ref"]
+                )
+                .returning(_followups.c.id)
+            )
+            created = inserted.scalar_one_or_none() is not None
+            if created:
+                where = _followups.c.id == new
+            else:
+                where = sa.and_(
+                    _followups.c.investigation_id == investigation_id,
+                    _followups.c.source_ref == ref,
+                )
+            row = (await conn.execute(sa.select(_followups).where(where))).one()
+            return FollowUpAdmission(followup=_followup(row), created=created)
+
+    async def answer_followup(
+        self,
+        followup_id: str,
+        answer: str,
+        *,
+        reasoner: str,
+        stats: Stats | None = None,
+        transcript: Sequence[BaseMessage] | None = None,
+    ) -> FollowUp:
+        """Store the answer; with `transcript`, the investigation's conversation is replaced by
+        it in the same commit (it now includes the question and the answer)."""
+        now = self._now()
+        async with self._writing() as conn:
+            answered = await conn.execute(
+                sa.update(_followups)
+                .where(_followups.c.id == followup_id)
+                .values(
+                    answer=answer,
+                    reasoner=reasoner,
+                    answered_at=now,
+                    stats=stats.model_dump(mode="json") if stats is not None else None,
+                )
+                .returning(_followups.c.investigation_id)
+            )
+            investigation_id = answered.scalar_one_or_none()
+            if investigation_id is None:
+                raise FollowUpNotFound(followup_id)
+            if transcript is not None:
+                await conn.execute(
+                    sa.update(_inv)
+                    .where(_inv.c.id == investigation_id)
+                    .values(transcript=messages_to_dict(transcript), updated_at=now)
+                )
+            row = (
+                await conn.execute(sa.select(_followups).where(_followups.c.id == followup_id))
+            ).one()
+            return _followup(row)
+
+    async def followups(self, investigation_id: str) -> list[FollowUp]:
+        """The investigation's follow-up questions, oldest first, answered or not."""
+        async with self._reading() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(_followups)
+                    .where(_followups.c.investigation_id == investigation_id)
+                    .order_by(_followups.c.asked_at, _followups.c.id)
+                )
+            ).all()
+            if not rows:
+                await self._require(conn, investigation_id)
+            return [_followup(row) for row in rows]
+
+    async def unanswered_followups(self) -> list[FollowUp]:
+        """Questions still without an answer (asked before a crash), oldest first."""
+        async with self._reading() as conn:
+            rows = await conn.execute(
+                sa.select(_followups)
+                .where(_followups.c.answer.is_(None))
+                .order_by(_followups.c.asked_at, _followups.c.id)
+            )
+            return [_followup(row) for row in rows]
+
+    # --- feedback --------------------------------------------------------------------------
+
+    async def record_feedback(
+        self, investigation_id: str, user: str, vote: Vote
+    ) -> FeedbackSummary:
+        """Record a 👍 (+1) or 👎 (-1): one vote per person, the latest replaces the earlier."""
+        if vote not in (1, -1):
+            raise ValueError(f"a vote is +1 or -1, got {vote!r}")
+        if not user.strip():
+            raise ValueError("a vote needs the voter's id")
+        async with self._writing() as conn:
+            await self._require(conn, investigation_id)
+            insert = self._insert(_feedback).values(
+                investigation_id=investigation_id,
+                voter=storable_key(user),
+                vote=vote,
+                at=self._now(),
+            )
+            await conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[_feedback.c.investigation_id, _feedback.c.voter],
+                    set_={"vote": insert.excluded.vote, "at": insert.excluded.at},
+                )
+            )
+            return await self._summary(conn, investigation_id)
+
+    async def feedback_summary(self, investigation_id: str) -> FeedbackSummary:
+        async with self._reading() as conn:
+            await self._require(conn, investigation_id)
+            return await self._summary(conn, investigation_id)
+
+    # --- inside ----------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return _aware(self._clock())
+
+    def _insert(self, table: sa.Table) -> Any:
+        """An INSERT with this engine's ON CONFLICT clause (both engines spell it the same)."""
+        if self._db.kind == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        if self._closed:
+            raise StoreClosed(f"the store at {self.description} is closed")
+        async with self._write_turn:
+            with self._translated_errors():
+                async with self._db.writer.begin() as conn:
+                    yield conn
+
+    @contextlib.asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        if self._closed:
+            raise StoreClosed(f"the store at {self.description} is closed")
+        async with self._read_turn:
+            with self._translated_errors():
+                async with self._db.engine.connect() as conn, conn.begin():
+                    yield conn
+
+    @contextlib.contextmanager
+    def _translated_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except IntegrityError as exc:
+            raise StoreError(f"the database refused a change: {describe_failure(exc)}") from exc
+        except (DBAPIError, OSError) as exc:
+            raise StoreUnavailable(
+                f"the store at {self.description} failed: {describe_failure(exc)}"
+            ) from exc
+
+    async def _require(self, conn: AsyncConnection, investigation_id: str) -> None:
+        found = await conn.execute(sa.select(_inv.c.id).where(_inv.c.id == investigation_id))
+        if found.scalar_one_or_none() is None:
+            raise InvestigationNotFound(investigation_id)
+
+    async def _load(self, conn: AsyncConnection, investigation_id: str) -> InvestigationRecord:
+        found = await conn.execute(sa.select(*_RECORD_COLUMNS).where(_inv.c.id == investigation_id))
+        row = found.one_or_none()
+        if row is None:
+            raise InvestigationNotFound(investigation_id)
+        return _record(row)
+
+    async def _duplicate_of(
+        self, conn: AsyncConnection, key: str, since: datetime
+    ) -> sa.Row[Any] | None:
+        """The investigation an alert with this key duplicates: the active one, else the one
+        that ended most recently since `since`."""
+        found = await conn.execute(
+            sa.select(*_RECORD_COLUMNS)
+            .where(
+                _inv.c.dedup_key == key,
+                sa.or_(
+                    _inv.c.status.in_(schema.ACTIVE_STATUSES),
+                    _inv.c.finished_at >= since,
+                ),
+            )
+            .order_by(
+                sa.case((_inv.c.status.in_(schema.ACTIVE_STATUSES), 0), else_=1),
+                _inv.c.finished_at.desc(),
+            )
+            .limit(1)
+        )
+        return found.one_or_none()
+
+    async def _start(self, conn: AsyncConnection, investigation_id: str) -> None:
+        await self._transition(
+            conn,
+            investigation_id,
+            allowed=(QUEUED,),
+            wanted="started",
+            values={"status": RUNNING, "attempts": _inv.c.attempts + 1, "started_at": self._now()},
+        )
+
+    async def _transition(
+        self,
+        conn: AsyncConnection,
+        investigation_id: str,
+        *,
+        allowed: tuple[str, ...],
+        wanted: str,
+        values: dict[str, Any],
+    ) -> None:
+        changed = await conn.execute(
+            sa.update(_inv)
+            .where(_inv.c.id == investigation_id, _inv.c.status.in_(allowed))
+            .values({**values, "updated_at": self._now()})
+            .returning(_inv.c.id)
+        )
+        if changed.scalar_one_or_none() is not None:
+            return
+        current = await conn.execute(sa.select(_inv.c.status).where(_inv.c.id == investigation_id))
+        status = current.scalar_one_or_none()
+        if status is None:
+            raise InvestigationNotFound(investigation_id)
+        raise InvalidTransition(investigation_id, status, wanted, " or ".join(allowed))
+
+    async def _link(
+        self, conn: AsyncConnection, investigation_id: str, thread: SlackThread, now: datetime
+    ) -> str:
+        """Link a thread unless another investigation has it; returns the thread's owner."""
+        channel, thread_ts = storable_key(thread.channel), storable_key(thread.thread_ts)
+        message_ts = storable_key(thread.message_ts) if thread.message_ts is not None else None
+        await conn.execute(
+            self._insert(_threads)
+            .values(
+                channel=channel,
+                thread_ts=thread_ts,
+                investigation_id=investigation_id,
+                message_ts=message_ts,
+                linked_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[_threads.c.channel, _threads.c.thread_ts])
+        )
+        found = await conn.execute(
+            sa.select(_threads.c.investigation_id).where(
+                _threads.c.channel == channel, _threads.c.thread_ts == thread_ts
+            )
+        )
+        owner: str = found.scalar_one()
+        if owner != investigation_id:
+            return owner
+        if message_ts is not None:
+            await conn.execute(
+                sa.update(_threads)
+                .where(_threads.c.channel == channel, _threads.c.thread_ts == thread_ts)
+                .values(message_ts=message_ts)
+            )
+        # The first thread linked is where the investigation reports; later ones only route
+        # follow-ups to it.
+        home = {
+            "thread_channel": thread.channel,
+            "thread_ts": thread.thread_ts,
+            "thread_message_ts": sa.func.coalesce(thread.message_ts, _inv.c.thread_message_ts),
+        }
+        await conn.execute(
+            sa.update(_inv)
+            .where(
+                _inv.c.id == investigation_id,
+                sa.or_(
+                    _inv.c.thread_channel.is_(None),
+                    sa.and_(
+                        _inv.c.thread_channel == thread.channel,
+                        _inv.c.thread_ts == thread.thread_ts,
+                    ),
+                ),
+            )
+            .values(home)
+        )
+        return owner
+
+    async def _summary(self, conn: AsyncConnection, investigation_id: str) -> FeedbackSummary:
+        rows = await conn.execute(
+            sa.select(_feedback.c.voter, _feedback.c.vote)
+            .where(_feedback.c.investigation_id == investigation_id)
+            .order_by(_feedback.c.voter)
+        )
+        votes: dict[str, Vote] = {voter: 1 if vote > 0 else -1 for voter, vote in rows.all()}
+        up = sum(1 for vote in votes.values() if vote > 0)
+        return FeedbackSummary(
+            investigation_id=investigation_id, up=up, down=len(votes) - up, votes=votes
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _positive(value: int, name: str) -> int:
+    if value < 1:
+        raise ValueError(f"{name} must be 1 or more, got {value}")
+    return value
+
+
+def _new_investigation(
+    investigation_id: str,
+    key: str,
+    alert: Alert,
+    origin: Origin,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": investigation_id,
+        "dedup_key": key,
+        "source": alert.source,
+        "status": QUEUED,
+        "alert": alert.model_dump(mode="json"),
+        "title": alert.title,
+        "severity": alert.severity.value,
+        "origin_kind": origin.kind.value,
+        "origin_channel": origin.channel,
+        "origin_user": origin.user,
+        "origin_reference": origin.reference,
+        "thread_channel": None,
+        "thread_ts": None,
+        "thread_message_ts": None,
+        "created_at": now,
+        "updated_at": now,
+        "attempts": 0,
+        "last_event_seq": 0,
+    }
+
+
+def _record(row: sa.Row[Any]) -> InvestigationRecord:
+    thread = None
+    if row.thread_channel is not None and row.thread_ts is not None:
+        thread = SlackThread(
+            channel=row.thread_channel,
+            thread_ts=row.thread_ts,
+            message_ts=row.thread_message_ts,
+        )
+    return InvestigationRecord(
+        id=row.id,
+        dedup_key=row.dedup_key,
+        source=row.source,
+        status=row.status,
+        alert=Alert.model_validate(row.alert),
+        title=row.title,
+        severity=row.severity,
+        origin=Origin(
+            kind=row.origin_kind,
+            channel=row.origin_channel,
+            user=row.origin_user,
+            reference=row.origin_reference,
+        ),
+        thread=thread,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        attempts=row.attempts,
+        runbook=row.runbook,
+        reasoner=row.reasoner,
+        category=row.category,
+        confidence=row.confidence,
+        report=RootCauseReport.model_validate(row.report) if row.report is not None else None,
+        stats=Stats.model_validate(row.stats) if row.stats is not None else None,
+        error=row.error,
+        last_event_seq=row.last_event_seq,
+    )
+
+
+def _followup(row: sa.Row[Any]) -> FollowUp:
+    return FollowUp(
+        id=row.id,
+        investigation_id=row.investigation_id,
+        question=row.question,
+        asker=row.asker,
+        asked_at=row.asked_at,
+        source_ref=row.source_ref,
+        answer=row.answer,
+        reasoner=row.reasoner,
+        answered_at=row.answered_at,
+        stats=Stats.model_validate(row.stats) if row.stats is not None else None,
+    )
