@@ -24,6 +24,15 @@ class _Event(BaseModel):
     at: datetime = Field(default_factory=_now)
 
 
+class Queued(_Event):
+    """Admitted, waiting for a free slot: `ahead` investigations are queued before this one."""
+
+    type: Literal["queued"] = "queued"
+    ahead: int
+    running: int
+    concurrency: int
+
+
 class Started(_Event):
     type: Literal["started"] = "started"
     alert: Alert
@@ -112,7 +121,8 @@ class Failed(_Event):
 
 
 Event = Annotated[
-    Started
+    Queued
+    | Started
     | IterationStarted
     | Reasoning
     | ToolCalled

@@ -160,7 +160,10 @@ class Investigation:
                     reasoner=self.reasoner.name,
                 )
 
-            submitted = [c for c in message.tool_calls if c["name"] == SUBMIT_REPORT]
+            # A follow-up is answered in words; submit_report is not offered there and is
+            # refused like any other unknown tool.
+            reporting = self.question is None
+            submitted = [c for c in message.tool_calls if reporting and c["name"] == SUBMIT_REPORT]
             if self.question is not None and not message.tool_calls:
                 yield self._answered(text)
                 return
@@ -178,7 +181,7 @@ class Investigation:
                 repaired, conclude = True, True
                 continue
 
-            calls = [c for c in message.tool_calls if c["name"] != SUBMIT_REPORT]
+            calls = [c for c in message.tool_calls if c not in submitted]
             if not calls and not message.invalid_tool_calls:
                 if conclude:  # asked to conclude and still did not: the last resort writes it
                     async for event in self._conclude_with_last_resort("no report was submitted"):

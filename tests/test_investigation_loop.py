@@ -413,3 +413,16 @@ async def test_empty_required_report_text_is_invalid(field: str) -> None:
     events = await collect(inv)
     assert any(isinstance(e, Note) and "invalid report" in e.text for e in events)
     assert isinstance(events[-1], Finished)
+
+
+async def test_follow_up_refuses_submit_report_and_still_ends_with_an_answer() -> None:
+    inv, _ = investigation(
+        [say("", report_call()), say("It is memory.")],
+        question="Is it memory?",
+    )
+    events = await collect(inv)
+    refused = next(e for e in events if isinstance(e, ToolFinished))
+    assert refused.status == ToolStatus.REFUSED
+    assert not any(isinstance(e, Finished) for e in events)
+    assert isinstance(events[-1], Answered)
+    assert_transcript_well_formed(inv)

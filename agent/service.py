@@ -1,0 +1,390 @@
+"""The investigation service: admits alerts (stored before anyone is told), runs them a few at a
+time in arrival order with the store as the queue, fans their events out to whoever watches,
+answers follow-up questions, resumes what a crash left behind, and drains on shutdown.
+
+Slack, HTTP and the CLI all go through it; it knows none of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Coroutine
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from agent.alert import Alert
+from agent.events import Answered, Event, Failed, Finished, Note, Queued
+from agent.investigator import Investigator
+from agent.store import (
+    Admission,
+    FollowUp,
+    InvestigationRecord,
+    InvestigationStatus,
+    Origin,
+    SlackThread,
+    Store,
+    StoredEvent,
+)
+
+log = logging.getLogger("sre_agent.app")
+
+# The investigation a log line is about; the log formatter adds it to every line.
+current_investigation: ContextVar[str | None] = ContextVar("current_investigation", default=None)
+
+_TERMINAL = (Finished, Failed)
+# How often idle workers look at the store even without a wake-up (another process may have
+# queued work, or a wake-up was missed while a worker was busy).
+_IDLE_POLL_S = 2.0
+
+
+class Subscription:
+    """A stream of stored events for one subscriber. Never blocks the publisher: it buffers."""
+
+    def __init__(self, bus: EventBus, investigation_id: str | None) -> None:
+        self._bus = bus
+        self.investigation_id = investigation_id
+        self._queue: asyncio.Queue[StoredEvent | None] = asyncio.Queue()
+
+    def put(self, item: StoredEvent | None) -> None:
+        self._queue.put_nowait(item)
+
+    def close(self) -> None:
+        self._bus.unsubscribe(self)
+        self._queue.put_nowait(None)
+
+    def __aiter__(self) -> AsyncIterator[StoredEvent]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[StoredEvent]:
+        while (item := await self._queue.get()) is not None:
+            yield item
+
+
+class EventBus:
+    """Fans events out to subscribers, each with its own buffer, so a slow or failing consumer
+    (a Slack renderer waiting out a rate limit) never holds up an investigation."""
+
+    def __init__(self) -> None:
+        self._all: set[Subscription] = set()
+        self._by_investigation: dict[str, set[Subscription]] = defaultdict(set)
+
+    def subscribe(self, investigation_id: str | None = None) -> Subscription:
+        subscription = Subscription(self, investigation_id)
+        if investigation_id is None:
+            self._all.add(subscription)
+        else:
+            self._by_investigation[investigation_id].add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        if subscription.investigation_id is None:
+            self._all.discard(subscription)
+            return
+        watchers = self._by_investigation.get(subscription.investigation_id)
+        if watchers is not None:
+            watchers.discard(subscription)
+            if not watchers:
+                del self._by_investigation[subscription.investigation_id]
+
+    def publish(self, item: StoredEvent) -> None:
+        for subscription in [
+            *self._all,
+            *self._by_investigation.get(item.event.investigation_id, ()),
+        ]:
+            subscription.put(item)
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    concurrency: int = 4
+    # The same alert firing again within this window joins the existing investigation.
+    dedup_window_s: float = 900.0
+    # How long a follow-up waits for a running investigation to finish before answering.
+    followup_wait_s: float = 600.0
+
+
+class InvestigationService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        investigator: Investigator,
+        settings: ServiceSettings | None = None,
+    ) -> None:
+        self.store = store
+        self.investigator = investigator
+        self.settings = settings or ServiceSettings()
+        self.bus = EventBus()
+        self._wake = asyncio.Event()
+        self._workers: list[asyncio.Task[None]] = []
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._followup_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._background: set[asyncio.Task[None]] = set()
+        self._accepting = False
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    async def start(self) -> list[InvestigationRecord]:
+        """Requeue what a crash left queued or running, answer pending follow-ups, and start
+        the workers. Returns the requeued investigations."""
+        requeued = await self.store.requeue_unfinished()
+        for record in requeued:
+            log.info("requeued %s after restart (attempts so far: %d)", record.id, record.attempts)
+        self._accepting = True
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"investigation-worker-{n}")
+            for n in range(self.settings.concurrency)
+        ]
+        for followup in await self.store.unanswered_followups():
+            self._spawn(self._answer_pending(followup))
+        self._wake.set()
+        return requeued
+
+    async def drain(self, grace_s: float = 30.0) -> list[str]:
+        """Stop taking work; give running investigations `grace_s` to finish, then stop them
+        and put them back in the queue for the next start. Returns the ids requeued."""
+        self._accepting = False
+        for worker in self._workers:
+            worker.cancel()
+        running = list(self._running.values())
+        if running:
+            _, pending = await asyncio.wait(running, timeout=grace_s)
+        else:
+            pending = set()
+        requeued = [inv_id for inv_id, task in self._running.items() if task in pending]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, *self._workers, return_exceptions=True)
+        for inv_id in requeued:
+            with contextlib.suppress(Exception):
+                await self.store.mark_queued(inv_id)
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self._workers.clear()
+        return requeued
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    @property
+    def accepting(self) -> bool:
+        return self._accepting
+
+    # --- intake --------------------------------------------------------------------------
+
+    async def submit(
+        self, alert: Alert, *, origin: Origin, thread: SlackThread | None = None
+    ) -> Admission:
+        """Store the alert (a new investigation, or the one already open for it) and queue it.
+        When this returns, the alert is durable: acknowledge the source only after it."""
+        if not self._accepting:
+            raise ServiceStopping("not taking new investigations: shutting down")
+        admission = await self.store.admit(
+            alert, window_s=self.settings.dedup_window_s, origin=origin, thread=thread
+        )
+        if admission.created:
+            busy = self.running >= self.settings.concurrency
+            if busy:
+                counts = await self.store.counts_by_status()
+                await self._publish(
+                    Queued(
+                        investigation_id=admission.record.id,
+                        ahead=max(0, counts[InvestigationStatus.QUEUED] - 1),
+                        running=self.running,
+                        concurrency=self.settings.concurrency,
+                    )
+                )
+            self._wake.set()
+        return admission
+
+    # --- watching ------------------------------------------------------------------------
+
+    def subscribe(self, investigation_id: str | None = None) -> Subscription:
+        """Live events from now on: for one investigation, or all of them."""
+        return self.bus.subscribe(investigation_id)
+
+    async def follow(self, investigation_id: str) -> AsyncIterator[StoredEvent]:
+        """Everything so far (from the store), then live events until the investigation ends.
+        Raises InvestigationNotFound for an unknown id."""
+        # Subscribe before reading the store, so nothing published in between is missed.
+        subscription = self.bus.subscribe(investigation_id)
+        try:
+            await self.store.get(investigation_id)
+            last_seq = 0
+            ended = False
+            for stored in await self.store.events(investigation_id):
+                last_seq = stored.seq
+                ended = isinstance(stored.event, _TERMINAL)
+                yield stored
+            if ended:
+                return
+            async for stored in subscription:
+                if stored.seq <= last_seq:
+                    continue
+                last_seq = stored.seq
+                yield stored
+                if isinstance(stored.event, _TERMINAL):
+                    return
+        finally:
+            subscription.close()
+
+    # --- follow-up questions -------------------------------------------------------------
+
+    async def ask(
+        self,
+        investigation_id: str,
+        question: str,
+        *,
+        asker: str | None = None,
+        source_ref: str | None = None,
+    ) -> AsyncIterator[Event]:
+        """Ask an investigation a question. Yields the answer's events (tool calls included),
+        ending with Answered. A repeated delivery (same `source_ref`) yields nothing."""
+        admission = await self.store.add_followup(
+            investigation_id, question, asker=asker, source_ref=source_ref
+        )
+        if not admission.created:
+            return
+        async for event in self._answer(admission.followup):
+            yield event
+
+    async def _answer_pending(self, followup: FollowUp) -> None:
+        async for _ in self._answer(followup):
+            pass
+
+    async def _answer(self, followup: FollowUp) -> AsyncIterator[Event]:
+        investigation_id = followup.investigation_id
+        token = current_investigation.set(investigation_id)
+        try:
+            async with self._followup_locks[investigation_id]:
+                record = await self._wait_until_done(investigation_id)
+                transcript = await self.store.transcript(investigation_id)
+                case = await self.investigator.open_case(
+                    record.alert, investigation_id, read_runbook_url=False
+                )
+                inquiry = self.investigator.follow_up(case, transcript, followup.question)
+                async for event in inquiry.run():
+                    await self._publish(event, attempt=record.attempts)
+                    yield event
+                    if isinstance(event, Answered):
+                        await self.store.answer_followup(
+                            followup.id,
+                            event.answer,
+                            reasoner=event.reasoner,
+                            stats=event.stats,
+                            transcript=inquiry.messages,
+                        )
+        finally:
+            current_investigation.reset(token)
+
+    async def _wait_until_done(self, investigation_id: str) -> InvestigationRecord:
+        record = await self.store.get(investigation_id)
+        if not record.status.active:
+            return record
+        subscription = self.bus.subscribe(investigation_id)
+        try:
+            async with asyncio.timeout(self.settings.followup_wait_s):
+                while (record := await self.store.get(investigation_id)).status.active:
+                    await _until_terminal(subscription, timeout_s=_IDLE_POLL_S)
+        finally:
+            subscription.close()
+        return record
+
+    # --- running -------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            record = await self.store.claim_next()
+            if record is None:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(_IDLE_POLL_S):
+                        await self._wake.wait()
+                continue
+            task = asyncio.create_task(self._run(record), name=f"investigation-{record.id}")
+            self._running[record.id] = task
+            task.add_done_callback(partial(self._forget, record.id))
+            # Shielded: cancelling a worker (drain) must not cancel its investigation; drain
+            # decides separately how long investigations get to finish.
+            await asyncio.shield(task)
+
+    def _forget(self, investigation_id: str, _: asyncio.Task[None]) -> None:
+        self._running.pop(investigation_id, None)
+
+    async def _run(self, record: InvestigationRecord) -> None:
+        token = current_investigation.set(record.id)
+        try:
+            await self._investigate(record)
+        finally:
+            current_investigation.reset(token)
+
+    async def _investigate(self, record: InvestigationRecord) -> None:
+        if record.attempts > 1:
+            await self._publish(
+                attempt=record.attempts,
+                event=Note(
+                    investigation_id=record.id,
+                    text=(
+                        "The bot restarted while this investigation was running; it runs again "
+                        f"from the start (attempt {record.attempts})."
+                    ),
+                ),
+            )
+        try:
+            case = await self.investigator.open_case(record.alert, record.id)
+            investigation = self.investigator.investigation(case)
+            async for event in investigation.run():
+                # The outcome is stored before the ending event goes out, so whoever sees
+                # Finished or Failed finds the record finished too.
+                if isinstance(event, Finished):
+                    await self.store.finish(
+                        record.id, event.report, event.stats, transcript=investigation.messages
+                    )
+                elif isinstance(event, Failed):
+                    await self.store.fail(record.id, event.error, transcript=investigation.messages)
+                await self._publish(event, attempt=record.attempts)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("investigation %s crashed", record.id)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            with contextlib.suppress(Exception):
+                await self.store.fail(record.id, error)
+            await self._publish(
+                Failed(investigation_id=record.id, error=error), attempt=record.attempts
+            )
+
+    async def _publish(self, event: Event, *, attempt: int = 0) -> None:
+        """Store the event, then hand it to subscribers. A store failure is logged and the
+        event still goes out: watchers should not go blind because a write failed."""
+        try:
+            (seq,) = await self.store.append_events(event.investigation_id, [event])
+        except Exception:
+            log.exception("could not store a %s event", event.type)
+            seq = -1
+        self.bus.publish(StoredEvent(seq=seq, attempt=attempt, event=event))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+async def _until_terminal(subscription: Subscription, *, timeout_s: float) -> None:
+    """Wait until the subscription carries an ending event, or `timeout_s` passes."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            async for stored in subscription:
+                if isinstance(stored.event, _TERMINAL):
+                    return
+
+
+class ServiceStopping(RuntimeError):
+    """The service is draining and takes no new work."""
