@@ -60,6 +60,11 @@ def _value_at(series: Series, at: float) -> float | None:
     return found
 
 
+def _text(value: float) -> str:
+    """A sample value as Prometheus writes it: shortest exact form, no exponent for integers."""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
 def _time(raw: str | None, default: float) -> float:
     if raw is None or raw == "":
         return default
@@ -97,7 +102,7 @@ def create_prometheus_app(
         for s in series:
             value = _value_at(s, at) if matches(s.labels) else None
             if value is not None:
-                result.append({"metric": s.labels, "value": [at, f"{value:g}"]})
+                result.append({"metric": s.labels, "value": [at, _text(value)]})
         return ok({"resultType": "vector", "result": result})
 
     async def query_range(request: web.Request) -> web.Response:
@@ -118,7 +123,7 @@ def create_prometheus_app(
             while at <= end:
                 value = _value_at(s, at)
                 if value is not None:
-                    values.append([at, f"{value:g}"])
+                    values.append([at, _text(value)])
                 at += step
             if values:
                 result.append({"metric": s.labels, "values": values})

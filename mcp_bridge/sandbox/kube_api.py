@@ -428,9 +428,9 @@ class KubernetesApi:
         spec, name = pod.get("spec") or {}, str(pod["metadata"]["name"])
         containers = [str(c["name"]) for c in spec.get("containers") or []]
         init = [str(c["name"]) for c in spec.get("initContainers") or []]
-        if not container:
-            if len(containers) == 1:
-                return containers[0]
+        if not container and len(containers) == 1:
+            container = containers[0]
+        elif not container:
             message = (
                 f"a container name must be specified for pod {name},"
                 f" choose one of: [{' '.join(containers)}]"
@@ -438,7 +438,7 @@ class KubernetesApi:
             if init:
                 message += f" or one of the init containers: [{' '.join(init)}]"
             raise bad_request(message)
-        if container not in containers and container not in init:
+        elif container not in containers and container not in init:
             raise bad_request(f"container {container} is not valid for pod {name}")
         if not spec.get("nodeName"):
             raise bad_request(f"pod {name} does not have a host assigned")

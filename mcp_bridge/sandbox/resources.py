@@ -18,6 +18,7 @@ class Resource:
     group: str  # "" is the core group, served under /api/v1
     version: str
     namespaced: bool
+    model: str  # the official Python client's model class, whose schema scenario objects follow
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     # Extra fields the real API server accepts in a fieldSelector for this resource.
@@ -43,14 +44,17 @@ class Resource:
 
 
 RESOURCES: tuple[Resource, ...] = (
-    Resource("Namespace", "namespaces", "", "v1", False, ("ns",), (), ("status.phase",)),
-    Resource("Node", "nodes", "", "v1", False, ("no",), (), ("spec.unschedulable",)),
+    Resource(
+        "Namespace", "namespaces", "", "v1", False, "V1Namespace", ("ns",), (), ("status.phase",)
+    ),
+    Resource("Node", "nodes", "", "v1", False, "V1Node", ("no",), (), ("spec.unschedulable",)),
     Resource(
         "Pod",
         "pods",
         "",
         "v1",
         True,
+        "V1Pod",
         ("po",),
         ("all",),
         (
@@ -70,6 +74,7 @@ RESOURCES: tuple[Resource, ...] = (
         "",
         "v1",
         True,
+        "CoreV1Event",
         ("ev",),
         (),
         (
@@ -86,31 +91,56 @@ RESOURCES: tuple[Resource, ...] = (
             "type",
         ),
     ),
-    Resource("Service", "services", "", "v1", True, ("svc",), ("all",)),
-    Resource("Endpoints", "endpoints", "", "v1", True, ("ep",)),
-    Resource("ConfigMap", "configmaps", "", "v1", True, ("cm",)),
-    Resource("Secret", "secrets", "", "v1", True, (), (), ("type",), readable=False),
-    Resource("PersistentVolumeClaim", "persistentvolumeclaims", "", "v1", True, ("pvc",)),
-    Resource("PersistentVolume", "persistentvolumes", "", "v1", False, ("pv",)),
-    Resource("ResourceQuota", "resourcequotas", "", "v1", True, ("quota",)),
-    Resource("LimitRange", "limitranges", "", "v1", True, ("limits",)),
-    Resource("ServiceAccount", "serviceaccounts", "", "v1", True, ("sa",)),
-    Resource("Deployment", "deployments", "apps", "v1", True, ("deploy",), ("all",)),
+    Resource("Service", "services", "", "v1", True, "V1Service", ("svc",), ("all",)),
+    Resource("Endpoints", "endpoints", "", "v1", True, "V1Endpoints", ("ep",)),
+    Resource("ConfigMap", "configmaps", "", "v1", True, "V1ConfigMap", ("cm",)),
+    Resource("Secret", "secrets", "", "v1", True, "V1Secret", (), (), ("type",), readable=False),
     Resource(
-        "ReplicaSet", "replicasets", "apps", "v1", True, ("rs",), ("all",), ("status.replicas",)
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        "",
+        "v1",
+        True,
+        "V1PersistentVolumeClaim",
+        ("pvc",),
     ),
-    Resource("StatefulSet", "statefulsets", "apps", "v1", True, ("sts",), ("all",)),
-    Resource("DaemonSet", "daemonsets", "apps", "v1", True, ("ds",), ("all",)),
-    Resource("Job", "jobs", "batch", "v1", True, (), ("all",), ("status.successful",)),
-    Resource("CronJob", "cronjobs", "batch", "v1", True, ("cj",), ("all",)),
-    Resource("StorageClass", "storageclasses", "storage.k8s.io", "v1", False, ("sc",)),
-    Resource("Lease", "leases", "coordination.k8s.io", "v1", True),
+    Resource(
+        "PersistentVolume", "persistentvolumes", "", "v1", False, "V1PersistentVolume", ("pv",)
+    ),
+    Resource("ResourceQuota", "resourcequotas", "", "v1", True, "V1ResourceQuota", ("quota",)),
+    Resource("LimitRange", "limitranges", "", "v1", True, "V1LimitRange", ("limits",)),
+    Resource("ServiceAccount", "serviceaccounts", "", "v1", True, "V1ServiceAccount", ("sa",)),
+    Resource(
+        "Deployment", "deployments", "apps", "v1", True, "V1Deployment", ("deploy",), ("all",)
+    ),
+    Resource(
+        "ReplicaSet",
+        "replicasets",
+        "apps",
+        "v1",
+        True,
+        "V1ReplicaSet",
+        ("rs",),
+        ("all",),
+        ("status.replicas",),
+    ),
+    Resource(
+        "StatefulSet", "statefulsets", "apps", "v1", True, "V1StatefulSet", ("sts",), ("all",)
+    ),
+    Resource("DaemonSet", "daemonsets", "apps", "v1", True, "V1DaemonSet", ("ds",), ("all",)),
+    Resource("Job", "jobs", "batch", "v1", True, "V1Job", (), ("all",), ("status.successful",)),
+    Resource("CronJob", "cronjobs", "batch", "v1", True, "V1CronJob", ("cj",), ("all",)),
+    Resource(
+        "StorageClass", "storageclasses", "storage.k8s.io", "v1", False, "V1StorageClass", ("sc",)
+    ),
+    Resource("Lease", "leases", "coordination.k8s.io", "v1", True, "V1Lease"),
     Resource(
         "HorizontalPodAutoscaler",
         "horizontalpodautoscalers",
         "autoscaling",
         "v2",
         True,
+        "V2HorizontalPodAutoscaler",
         ("hpa",),
         ("all",),
     ),

@@ -14,6 +14,7 @@ from pydantic import model_validator as _model_validator
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
+from .objectschema import schema_problem
 from .resources import RESOURCES_BY_KIND
 from .timeoffsets import FREE_FORM_MAPS, time_problem, time_problems
 
@@ -297,6 +298,9 @@ def _check_object(obj: object) -> None:
                 raise _Problem(
                     ("metadata", field, str(key)), f"expected a string (quote it), got {value!r}"
                 )
+    found = schema_problem(obj, resource.model)
+    if found is not None:
+        raise _Problem(*found)
     if kind == "Pod":
         _check_pod_containers(obj)
     if is_event:
@@ -455,6 +459,7 @@ def _describe(error: Any, source: str, root: yaml.Node | None) -> str:
         )
     elif kind == "missing":
         what = f"required key {loc[-1]!r} is missing"
+        loc = loc[:-1]
     else:
         what = (
             error["msg"].replace("Input should be", "expected") + f", got {_show(error['input'])}"

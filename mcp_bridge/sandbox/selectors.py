@@ -94,6 +94,15 @@ def parse_label_selector(text: str) -> LabelSelector:
     return LabelSelector(tuple(_requirement(part) for part in _split_top_level(text)))
 
 
+# The API compares a field that is absent as Go's zero value of its type.
+_ZERO_VALUES = {
+    "spec.unschedulable": "false",
+    "spec.hostNetwork": "false",
+    "status.replicas": "0",
+    "status.successful": "0",
+}
+
+
 def _field_value(obj: Mapping[str, Any], field: str) -> str:
     if field == "source":  # an Event's `source` selects on its reporting component
         value: Any = (obj.get("source") or {}).get("component") or obj.get("reportingComponent")
@@ -101,9 +110,11 @@ def _field_value(obj: Mapping[str, Any], field: str) -> str:
         value = obj
         for part in field.split("."):
             value = value.get(part) if isinstance(value, Mapping) else None
+    if value is None:
+        return _ZERO_VALUES.get(field, "")
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else str(value)
+    return str(value)
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,9 @@ def _api_error_message(exc: ApiException, what: str) -> str:
 
 def _unreachable_message(host: str, exc: Exception, timeout: float) -> str:
     reason = getattr(exc, "reason", None) or exc
-    if isinstance(reason, urllib3.exceptions.TimeoutError):
+    # urllib3's NewConnectionError (connection refused) is a subclass of its TimeoutError.
+    refused = isinstance(reason, urllib3.exceptions.NewConnectionError)
+    if isinstance(reason, urllib3.exceptions.TimeoutError) and not refused:
         return (
             f"the Kubernetes API at {host} did not answer within {timeout:g} s"
             " (SRE_AGENT_KUBE_TIMEOUT_S); it may be overloaded or unreachable"
