@@ -4,6 +4,8 @@ branch w1-prom is merged. It answers only bare selectors (`metric{label="v"}`); 
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,13 +53,10 @@ def _parse(query: str) -> Callable[[Mapping[str, str]], bool]:
 
 
 def _value_at(series: Series, at: float) -> float | None:
-    found = None
-    for t, v in series.points:
-        if t > at:
-            break
-        if t >= at - _LOOKBACK_S:
-            found = v
-    return found
+    index = bisect.bisect_right(series.points, (at, math.inf)) - 1
+    if index < 0 or series.points[index][0] < at - _LOOKBACK_S:
+        return None
+    return series.points[index][1]
 
 
 def _text(value: float) -> str:

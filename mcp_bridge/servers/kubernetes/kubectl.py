@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 
@@ -20,6 +21,13 @@ def parse_time(value: object) -> datetime | None:
 
 
 def epoch(value: object) -> float | None:
+    """Epoch seconds of an RFC 3339 time, None if absent or unreadable."""
+    return _epoch(value) if isinstance(value, str) else None
+
+
+@lru_cache(maxsize=4096)
+def _epoch(value: str) -> float | None:
+    # Tables print the same creation and restart times on every request: parse each once.
     parsed = parse_time(value)
     return parsed.timestamp() if parsed is not None else None
 
