@@ -22,9 +22,10 @@ from aiohttp import web
 
 from mcp_bridge.servers.kubernetes.kubectl import epoch
 
-from ._prometheus_standin import Series, create_prometheus_app
 from .cluster import ClusterStore, complete_cluster
 from .kube_api import create_kubernetes_app
+from .prometheus_api import create_prometheus_app
+from .promql import Series
 from .scenario import MetricSeries, Scenario
 from .timeoffsets import resolve_time
 

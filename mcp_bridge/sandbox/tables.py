@@ -10,11 +10,15 @@ from typing import Any
 from mcp_bridge.servers.kubernetes.kubectl import (
     age,
     epoch,
+    event_source,
+    format_labels,
     format_selector,
     human_duration,
     node_roles,
     node_status,
     pod_summary,
+    service_external_ip,
+    service_ports,
 )
 
 Obj = dict[str, Any]
@@ -112,13 +116,6 @@ def _pod_cells(pod: Obj, now: float) -> list[Any]:
     ]
 
 
-def _event_source(event: Obj) -> str:
-    source = event.get("source") or {}
-    component = source.get("component") or event.get("reportingComponent") or ""
-    host = source.get("host") or event.get("reportingInstance") or ""
-    return ", ".join(part for part in (component, host) if part) or "<none>"
-
-
 def _event_cells(event: Obj, now: float) -> list[Any]:
     first = event.get("firstTimestamp") or event.get("eventTime")
     last = event.get("lastTimestamp") or first
@@ -136,7 +133,7 @@ def _event_cells(event: Obj, now: float) -> list[Any]:
         event.get("reason", ""),
         target,
         involved.get("fieldPath", ""),
-        _event_source(event),
+        event_source(event) or "<none>",
         str(event.get("message", "")).strip(),
         age(first, now),
         int(count),
@@ -213,7 +210,7 @@ def _daemonset_cells(obj: Obj, now: float) -> list[Any]:
         int(status.get("numberReady", 0)),
         int(status.get("updatedNumberScheduled", 0)),
         int(status.get("numberAvailable", 0)),
-        ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>",
+        format_labels(node_selector) or "<none>",
         _created(obj, now),
         *_containers_and_images(_template_spec(obj)),
         format_selector(spec.get("selector")),
@@ -263,31 +260,15 @@ def _cronjob_cells(obj: Obj, now: float) -> list[Any]:
 
 
 def _service_cells(obj: Obj, now: float) -> list[Any]:
-    spec, status = _spec(obj), _status(obj)
-    kind = spec.get("type", "ClusterIP")
-    if kind == "LoadBalancer":
-        ingress = (status.get("loadBalancer") or {}).get("ingress") or []
-        external = ",".join(i.get("ip") or i.get("hostname") or "" for i in ingress) or "<pending>"
-    elif kind == "ExternalName":
-        external = spec.get("externalName", "")
-    else:
-        external = ",".join(spec.get("externalIPs") or []) or "<none>"
-    ports = []
-    for port in spec.get("ports") or []:
-        protocol = port.get("protocol", "TCP")
-        if port.get("nodePort"):
-            ports.append(f"{port.get('port')}:{port['nodePort']}/{protocol}")
-        else:
-            ports.append(f"{port.get('port')}/{protocol}")
-    selector = spec.get("selector") or {}
+    spec = _spec(obj)
     return [
         _meta(obj).get("name"),
-        kind,
+        spec.get("type", "ClusterIP"),
         _none(spec.get("clusterIP")),
-        external,
-        ",".join(ports) or "<none>",
+        service_external_ip(obj) or "<none>",
+        ",".join(service_ports(obj)) or "<none>",
         _created(obj, now),
-        ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>",
+        format_labels(spec.get("selector")) or "<none>",
     ]
 
 

@@ -95,9 +95,6 @@ class KubernetesReader:
             self._api_client.close()
             self._api_client = None
 
-    async def host(self) -> str:
-        return str((await self._client()).configuration.host)
-
     async def read(self, api: str, method: str, *args: Any, what: str, **kwargs: Any) -> Any:
         """Call `method` of `kubernetes.client.<api>` and return the parsed JSON. `what` names
         the object for error messages (`pod shop/checkout-x`)."""

@@ -209,3 +209,39 @@ def format_selector(selector: dict[str, Any] | None) -> str:
         elif op == "DoesNotExist":
             parts.append(f"!{key}")
     return ",".join(parts) or "<none>"
+
+
+def format_labels(labels: dict[str, str] | None) -> str:
+    """A label map as a selector string, `app=web,tier=front` (empty when there are none)."""
+    return ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items()))
+
+
+def service_ports(service: dict[str, Any]) -> list[str]:
+    """A Service's PORT(S) column: `80/TCP`, `8080:30080/TCP` for a node port."""
+    ports = []
+    for port in (service.get("spec") or {}).get("ports") or []:
+        protocol = port.get("protocol", "TCP")
+        node_port = f":{port['nodePort']}" if port.get("nodePort") else ""
+        ports.append(f"{port.get('port')}{node_port}/{protocol}")
+    return ports
+
+
+def service_external_ip(service: dict[str, Any]) -> str | None:
+    """A Service's EXTERNAL-IP column, None when it has none (`<pending>` for a LoadBalancer
+    still waiting for its address)."""
+    spec, status = service.get("spec") or {}, service.get("status") or {}
+    if spec.get("type") == "LoadBalancer":
+        ingress = (status.get("loadBalancer") or {}).get("ingress") or []
+        return ",".join(i.get("ip") or i.get("hostname") or "" for i in ingress) or "<pending>"
+    if spec.get("type") == "ExternalName":
+        name = spec.get("externalName")
+        return str(name) if name else None
+    return ",".join(spec.get("externalIPs") or []) or None
+
+
+def event_source(event: dict[str, Any]) -> str | None:
+    """Who reported an event and where: `kubelet, node-1`."""
+    source = event.get("source") or {}
+    component = source.get("component") or event.get("reportingComponent") or ""
+    host = source.get("host") or event.get("reportingInstance") or ""
+    return ", ".join(part for part in (component, host) if part) or None

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from . import views
 from .client import KubernetesReader, KubernetesSettings
-from .kubectl import age, format_selector
+from .kubectl import age, format_labels, format_selector
 from .models import (
     ConfigMapDetail,
     DeploymentDetail,
@@ -536,7 +536,7 @@ class _Tools:
         async def matching() -> int | None:
             if not selector:
                 return None
-            label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+            label_selector = format_labels(selector)
             found = await self.optional(
                 self.list_all(
                     "CoreV1Api",

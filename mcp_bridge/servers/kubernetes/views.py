@@ -12,11 +12,15 @@ from typing import Any, TypeVar
 from .kubectl import (
     age,
     epoch,
+    event_source,
+    format_labels,
     format_selector,
     human_duration,
     node_roles,
     node_status,
     pod_summary,
+    service_external_ip,
+    service_ports,
 )
 from .models import (
     Condition,
@@ -152,9 +156,6 @@ def event_row(event: Obj, now: float) -> EventRow:
     involved = event.get("involvedObject") or {}
     series = event.get("series") or {}
     last = series.get("lastObservedTime") or event.get("lastTimestamp") or event.get("eventTime")
-    source = event.get("source") or {}
-    component = source.get("component") or event.get("reportingComponent") or ""
-    host = source.get("host") or event.get("reportingInstance") or ""
     return EventRow(
         namespace=_meta(event).get("namespace") or None,
         object_kind=str(involved.get("kind", "")),
@@ -167,7 +168,7 @@ def event_row(event: Obj, now: float) -> EventRow:
         first_seen=event.get("firstTimestamp") or event.get("eventTime"),
         last_seen=last or event.get("firstTimestamp"),
         last_seen_ago=age(last or event.get("firstTimestamp"), now) if last else None,
-        source=", ".join(part for part in (component, host) if part) or None,
+        source=event_source(event),
     )
 
 
@@ -895,27 +896,6 @@ def quota_summary(quota: Obj) -> ResourceQuotaSummary:
     )
 
 
-def _service_ports(spec: Obj) -> list[str]:
-    ports = []
-    for port in spec.get("ports") or []:
-        protocol = port.get("protocol", "TCP")
-        if port.get("nodePort"):
-            ports.append(f"{port.get('port')}:{port['nodePort']}/{protocol}")
-        else:
-            ports.append(f"{port.get('port')}/{protocol}")
-    return ports
-
-
-def _external_ip(service: Obj) -> str | None:
-    spec, status = _spec(service), _status(service)
-    if spec.get("type") == "LoadBalancer":
-        ingress = (status.get("loadBalancer") or {}).get("ingress") or []
-        return ",".join(i.get("ip") or i.get("hostname") or "" for i in ingress) or "<pending>"
-    if spec.get("type") == "ExternalName":
-        return spec.get("externalName")
-    return ",".join(spec.get("externalIPs") or []) or None
-
-
 def service_row(service: Obj, now: float) -> ServiceRow:
     spec = _spec(service)
     selector = spec.get("selector") or {}
@@ -924,9 +904,9 @@ def service_row(service: Obj, now: float) -> ServiceRow:
         namespace=str(_meta(service).get("namespace", "")),
         type=str(spec.get("type", "ClusterIP")),
         cluster_ip=spec.get("clusterIP") or None,
-        external_ip=_external_ip(service),
-        ports=_service_ports(spec),
-        selector=",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>",
+        external_ip=service_external_ip(service),
+        ports=service_ports(service),
+        selector=format_labels(selector) or "<none>",
         age=age(_meta(service).get("creationTimestamp"), now),
     )
 
