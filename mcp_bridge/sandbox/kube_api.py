@@ -16,7 +16,7 @@ from aiohttp import web
 from mcp_bridge.servers.kubernetes.kubectl import epoch
 
 from .cluster import ClusterStore, StoredObject
-from .resources import RESOURCES, Resource, group_versions
+from .resources import Resource, group_versions
 from .selectors import SelectorError, parse_field_selector, parse_label_selector
 from .tables import printer_for
 from .timeoffsets import format_time
@@ -527,4 +527,4 @@ def create_kubernetes_app(
     return app
 
 
-__all__ = ["RESOURCES", "ClusterStore", "create_kubernetes_app"]
+__all__ = ["ApiError", "KubernetesApi", "create_kubernetes_app"]

@@ -16,7 +16,7 @@ from typing_extensions import TypedDict
 
 from .objectschema import schema_problem
 from .resources import RESOURCES_BY_KIND
-from .timeoffsets import FREE_FORM_MAPS, time_problem, time_problems
+from .timeoffsets import time_problem, time_problems
 
 BUILTIN_DIR = Path(__file__).parent / "scenarios"
 
@@ -287,17 +287,6 @@ def _check_object(obj: object) -> None:
         )
     if not resource.namespaced and namespace is not None:
         raise _Problem(("metadata", "namespace"), f"a {kind} is cluster-scoped: remove namespace")
-    for field in FREE_FORM_MAPS:
-        values = metadata.get(field)
-        if values is None:
-            continue
-        if not isinstance(values, dict):
-            raise _Problem(("metadata", field), "expected a mapping of strings to strings")
-        for key, value in values.items():
-            if not isinstance(key, str) or not isinstance(value, str):
-                raise _Problem(
-                    ("metadata", field, str(key)), f"expected a string (quote it), got {value!r}"
-                )
     found = schema_problem(obj, resource.model)
     if found is not None:
         raise _Problem(*found)
@@ -307,8 +296,9 @@ def _check_object(obj: object) -> None:
         involved = obj.get("involvedObject")
         if not isinstance(involved, dict) or not involved.get("kind") or not involved.get("name"):
             raise _Problem(("involvedObject",), "expected a mapping with kind and name")
-    for subpath, problem in time_problems(obj):
-        raise _Problem(subpath, problem)
+    bad_times = time_problems(obj)
+    if bad_times:
+        raise _Problem(*bad_times[0])
 
 
 def _check_pod_containers(pod: dict[str, Any]) -> None:
