@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL: sqlite+aiosqlite:///PATH or postgresql+asyncpg://...",
     )
     limits: Limits = Field(default_factory=Limits)
+    concurrency: int = Field(default=4, ge=1, le=256, description="investigations at a time")
+    dedup_window_s: float = Field(
+        default=900.0, ge=0, description="the same alert again within this window joins the first"
+    )
+    drain_grace_s: float = Field(
+        default=30.0, ge=0, description="on shutdown, how long running investigations get"
+    )
     runbook_dirs: list[Path] = Field(
         default_factory=list, description="extra runbook directories, searched before built-ins"
     )
