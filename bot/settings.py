@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from agent.limits import Limits
+from agent.llm.config import DEFAULT_MODEL, ModelPrice, ProviderConfig
 
 
 class ConfigError(ValueError):
@@ -61,6 +62,45 @@ class Settings(BaseSettings):
         default_factory=dict,
         validation_alias=AliasChoices("mcpServers", "mcp_servers"),
         description="MCP servers in the common mcpServers shape plus per-server policy",
+    )
+
+    # --- LLM providers (owned by llm; see bot/llm.py for how they become the reasoner chain) ---
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"),
+        description="an OpenAI-compatible API instead of OpenAI's (Gemini, Grok, vLLM, Ollama...)",
+    )
+    llm_model: str = Field(
+        default=DEFAULT_MODEL,
+        min_length=1,
+        validation_alias=AliasChoices("SRE_AGENT_LLM_MODEL", "llm_model"),
+        description="the model of the provider the environment configures",
+    )
+    azure_openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("AZURE_OPENAI_API_KEY", "azure_openai_api_key")
+    )
+    azure_openai_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AZURE_OPENAI_ENDPOINT", "azure_openai_endpoint"),
+    )
+    openai_api_version: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_VERSION", "openai_api_version")
+    )
+    azure_openai_deployment: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "AZURE_OPENAI_DEPLOYMENT", "AZURE_OPENAI_DEPLOYMENT_NAME", "azure_openai_deployment"
+        ),
+    )
+    llm_providers: list[ProviderConfig] = Field(
+        default_factory=list,
+        description="the reasoner chain in order (replaces the providers the environment gives)",
+    )
+    llm_prices: dict[str, ModelPrice] = Field(
+        default_factory=dict, description="USD per million tokens by model, for cost estimates"
     )
 
     @classmethod
