@@ -4,7 +4,7 @@ are real langchain-openai requests."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,11 +41,10 @@ LLM_ENVIRONMENT = (
 
 
 @pytest.fixture(autouse=True)
-def no_llm_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def no_llm_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests configure providers themselves; a developer's real key must never be used."""
     for name in LLM_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
-    yield
 
 
 @pytest.fixture

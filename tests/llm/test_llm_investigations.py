@@ -4,7 +4,6 @@ test's script and records what it was sent."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ from agent.tooling import ToolStatus
 from mcp_bridge.sandbox import Sandbox
 from tests.fakes.openai_server import (
     MALFORMED_ARGUMENTS,
-    REPORT,
     FakeOpenAI,
     RecordedRequest,
     call,
@@ -439,15 +437,3 @@ async def test_azure_deployment_from_the_environment_investigates(
     assert request.headers["api-key"] == "azure-test-key"
     (usage,) = run.finished.stats.usage
     assert usage.cost_usd is not None  # gpt-4o is in the built-in price table
-
-
-def _report_args(request: RecordedRequest) -> dict[str, Any]:
-    for message in request.messages:
-        for tool_call in message.get("tool_calls") or []:
-            if tool_call["function"]["name"] == "submit_report":
-                loaded: dict[str, Any] = json.loads(tool_call["function"]["arguments"])
-                return loaded
-    return {}
-
-
-assert REPORT["category"] == "oom_killed"
