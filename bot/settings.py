@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -102,6 +102,16 @@ class Settings(BaseSettings):
     llm_prices: dict[str, ModelPrice] = Field(
         default_factory=dict, description="USD per million tokens by model, for cost estimates"
     )
+
+    @field_validator("llm_providers")
+    @classmethod
+    def _provider_names_unique(cls, providers: list[ProviderConfig]) -> list[ProviderConfig]:
+        seen: set[str] = set()
+        for provider in providers:
+            if provider.name in seen:
+                raise ValueError(f"the name {provider.name} is used twice; names must be unique")
+            seen.add(provider.name)
+        return providers
 
     @classmethod
     def settings_customise_sources(
