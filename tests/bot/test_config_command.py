@@ -52,12 +52,13 @@ def by_name(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 async def test_config_check_reaches_each_provider_and_says_which_work(tmp_path: Path) -> None:
     async with serve_openai(api_key="good-key") as server:
         server.respond_with(lambda _: say("ok"))
+        url = server.base_url
         providers = (
             "llm_providers:\n"
-            f"  - {{name: good, model: m1, base_url: '{server.base_url}', api_key_env: GOOD_KEY}}\n"
-            f"  - {{name: wrongkey, model: m1, base_url: '{server.base_url}', api_key_env: BAD_KEY}}\n"
+            f"  - {{name: good, model: m1, base_url: '{url}', api_key_env: GOOD_KEY}}\n"
+            f"  - {{name: wrongkey, model: m1, base_url: '{url}', api_key_env: BAD_KEY}}\n"
             f"  - {{name: down, model: m2, base_url: 'http://127.0.0.1:{unused_port()}/v1'}}\n"
-            f"  - {{name: nokey, model: m3, base_url: '{server.base_url}', api_key_env: MISSING_KEY}}\n"
+            f"  - {{name: nokey, model: m3, base_url: '{url}', api_key_env: MISSING_KEY}}\n"
         )
         code, out, err = await config_check(
             tmp_path, base(tmp_path, providers), "--json", GOOD_KEY="good-key", BAD_KEY="bad-key"

@@ -164,14 +164,16 @@ def test_a_bad_provider_entry_is_a_config_error_naming_it(
 def test_two_providers_with_one_name_are_a_config_error(tmp_path: Path) -> None:
     path = config(
         tmp_path,
-        "llm_providers:\n  - {name: a, kind: openai, model: m}\n  - {name: a, kind: openai, model: n}\n",
+        "llm_providers:\n"
+        "  - {name: a, kind: openai, model: m}\n"
+        "  - {name: a, kind: openai, model: n}\n",
     )
-    with pytest.raises(ConfigError, match="llm_providers: .*the name a is used twice"):
+    with pytest.raises(ConfigError, match=r"llm_providers: .*the name a is used twice"):
         load_settings(path)
 
 
 def test_a_bad_price_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="llm_prices.gpt-x.input"):
+    with pytest.raises(ConfigError, match=r"llm_prices\.gpt-x\.input"):
         load_settings(config(tmp_path, "llm_prices:\n  gpt-x: {input: -1, output: 2}\n"))
 
 
