@@ -28,6 +28,8 @@ from mcp_bridge.toolbox import Toolbox
 if TYPE_CHECKING:
     from mcp_bridge.sandbox import Sandbox
 
+__all__ = ["Engine", "default_reasoners", "mcp_servers_for", "open_engine", "reasoner_notice"]
+
 
 @dataclass(frozen=True)
 class Engine:
@@ -42,7 +44,7 @@ class Engine:
 def default_reasoners(settings: Settings) -> list[ReasonerFactory]:
     """The configured LLM providers in order, then the offline reasoner, which always answers.
     Everything sent to an LLM goes through the bridge's redaction filter."""
-    llms: list[ReasonerFactory] = [
+    llms = [
         LLMReasonerFactory(
             provider,
             redact=redact,
@@ -50,10 +52,11 @@ def default_reasoners(settings: Settings) -> list[ReasonerFactory]:
         )
         for provider in llm_chain(settings).providers
     ]
+    if llms:
+        # Importing the LLM client takes seconds: start now (when called inside the event
+        # loop, as open_engine does), while the MCP servers and the store start.
+        llms[0].warm_up()
     return [*llms, offline_reasoner]
-
-
-__all__ = ["Engine", "default_reasoners", "mcp_servers_for", "open_engine", "reasoner_notice"]
 
 
 def mcp_servers_for(settings: Settings, sandbox: Sandbox | None) -> dict[str, dict[str, Any]]:

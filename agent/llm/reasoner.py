@@ -12,6 +12,7 @@ reasoner.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -72,24 +73,31 @@ class LLMReasonerFactory:
         return LLMReasoner(self, case)
 
     def warm_up(self) -> None:
-        """Start building the model in the background (imports included)."""
+        """Start building the model in a worker thread (imports included), so it overlaps with
+        whatever the process waits for meanwhile. Outside an event loop it does nothing: the
+        model is then built on first need."""
         if self._model is None and self._building is None:
-            self._building = asyncio.ensure_future(
-                asyncio.to_thread(build_chat_model, self.provider)
-            )
+            with contextlib.suppress(RuntimeError):  # no running loop
+                self._start_building(asyncio.get_running_loop())
 
     async def model(self) -> BaseChatModel:
         if self._model is not None:
             return self._model
-        self.warm_up()
-        assert self._building is not None
-        building = self._building
+        building = self._building or self._start_building(asyncio.get_running_loop())
         try:
             self._model = await asyncio.shield(building)
         finally:
             if building.done():
                 self._building = None
         return self._model
+
+    def _start_building(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[BaseChatModel]:
+        task = loop.create_task(asyncio.to_thread(build_chat_model, self.provider))
+        # A failure is raised to whoever awaits the model; this only keeps asyncio from
+        # logging it as never retrieved when no turn needed the model.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._building = task
+        return task
 
     def spec(self, tool: BaseTool) -> tuple[dict[str, Any], int]:
         """The compact schema of `tool` and its token estimate, computed once."""
@@ -116,6 +124,9 @@ class LLMReasoner:
             findings=self._findings,
         )
         self._turn = 0
+        # What the latest request sent and how long the model call took, for benches.
+        self.last_turn: PreparedTurn | None = None
+        self.last_model_s = 0.0
         self._bound: dict[tuple[tuple[str, ...], str | None], Any] = {}
 
     @property
@@ -139,10 +150,11 @@ class LLMReasoner:
             offered = list(tools)
         specs = [self._factory.spec(tool) for tool in offered]
         turn = self._context.prepare(messages, tool_tokens=sum(tokens for _, tokens in specs))
+        self.last_turn = turn
         choice = SUBMIT_REPORT if conclude and wants_report else None
-        started = time.monotonic()
         try:
             runnable = await self._runnable([spec for spec, _ in specs], choice)
+            started = time.monotonic()
             answer = await runnable.ainvoke(turn.messages)
         except Exception as exc:  # noqa: BLE001 - any provider failure hands over to the next reasoner
             failure = self._factory.redact(describe_failure(exc))
@@ -150,7 +162,7 @@ class LLMReasoner:
             raise LLMUnavailable(f"{self.name}: {failure}") from None
         if not isinstance(answer, AIMessage):
             raise LLMUnavailable(f"{self.name} answered with {type(answer).__name__}")
-        elapsed = time.monotonic() - started
+        elapsed = self.last_model_s = time.monotonic() - started
         answer = self._account(answer, turn.tokens)
         self._log_turn(turn, answer, elapsed, offered)
         return answer

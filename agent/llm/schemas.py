@@ -1,6 +1,7 @@
 """Tool schemas as sent to the model, made compact: every turn pays for them, so descriptions lose
-their indentation, optional-or-null parameters become plain optional ones, and titles and null
-defaults go. Nothing the model needs to call a tool correctly is dropped."""
+their indentation and are kept to their first sentences, optional-or-null parameters become plain
+optional ones, and titles, length bounds (checked on our side) and null defaults go. What a tool
+does and how to call it stays."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from agent.reasoner import SUBMIT_REPORT
 _SPACES = re.compile(r"\s+")
 # Tool descriptions are kept to their first sentences up to this length: what a tool does and
 # how to call it comes first; the rest lists output fields, which the result shows anyway.
-_MAX_DESCRIPTION = 300
+_MAX_DESCRIPTION = 240
 
 # submit_report's fields whose schema descriptions say nothing the prompt does not.
 _REPORT_DESCRIPTIONS = {
@@ -65,7 +66,8 @@ def _compact(schema: Any) -> Any:
         return schema
     out: dict[str, Any] = {}
     for key, value in schema.items():
-        if key == "title":
+        # Titles repeat names; length bounds are checked when the answer is validated.
+        if key in ("title", "minLength"):
             continue
         if key == "default" and value is None:
             continue
