@@ -2,12 +2,14 @@
 every text redacted, tool output fenced as data, the pre-triage findings offered after the
 runbook's first checks, and the whole kept within a token budget.
 
-Budgeting, in order, until the estimate fits `budget_tokens`:
+Budgeting:
 1. every tool result is capped at `result_tokens` (head and tail kept, the model told what was
    cut and how to narrow the query);
-2. results the model has already seen are summarized, oldest first (once summarized, a result
-   stays summarized, so the start of the conversation stays stable for prompt caching);
-3. the newest results' caps shrink, down to a floor.
+2. while the request is over `budget_tokens`, results the model has already seen are
+   summarized, oldest first (once summarized, a result stays summarized, so the start of the
+   conversation stays stable for prompt caching);
+3. only if it would still not fit the model's window, the newest results' caps shrink, down to
+   a floor.
 Tokens are estimated without a tokenizer (characters / 4, as langchain-core's
 `count_tokens_approximately` does), then calibrated by the provider's reported usage.
 """
@@ -34,6 +36,8 @@ _TOKENS_PER_MESSAGE = 3
 # The smallest cap the newest results shrink to when the budget is tight.
 _FLOOR_TOKENS = 250
 _SUMMARY_HEAD_CHARS = 160
+# What the fence and the message around a result cost, beyond the result's own text.
+_FENCE_TOKENS = 25
 # A closing fence inside data must not close the fence around it.
 _FENCE_CLOSE = re.compile(r"</(?=\s*(?:tool_output|alert|runbook|findings|question)\b)", re.I)
 
@@ -120,10 +124,13 @@ class ContextBuilder:
             if i >= self._summarized_before:
                 choice[i] = (*self._summary(entries[i]), False)
                 self._summarized_before = i + 1
-        if fresh and estimate(choice) > limit:
+        # The newest results are what the model has not read yet: they shrink below their cap
+        # only when the request would not fit the model's window at all.
+        hard = self._budget.hard_limit_tokens
+        if fresh and estimate(choice) > hard:
             others = estimate({**choice, **{i: (choice[i][0], 0, False) for i in fresh}})
-            room = max(limit - others, 0) / self.scale
-            shrunk = max(_FLOOR_TOKENS, int(room / len(fresh)))
+            room = max(hard - others, 0) / self.scale
+            shrunk = max(_FLOOR_TOKENS, int(room / len(fresh)) - _FENCE_TOKENS)
             if shrunk < cap:
                 for i in fresh:
                     choice[i] = self._capped(entries[i], shrunk)

@@ -128,7 +128,7 @@ def test_seen_results_are_summarized_oldest_first_when_over_budget_and_stay_summ
     assert later[3] == sent[3]
 
 
-def test_the_newest_results_shrink_when_even_they_do_not_fit() -> None:
+def test_the_newest_results_are_not_cut_for_the_budget_only_for_the_window() -> None:
     big = "z" * 8000
     transcript = [
         HumanMessage("go"),
@@ -136,9 +136,14 @@ def test_the_newest_results_shrink_when_even_they_do_not_fit() -> None:
         outcome("c0", "a", big),
         outcome("c1", "b", big),
     ]
-    prepared = builder(budget_tokens=1500, result_tokens=1500).prepare(transcript, tool_tokens=500)
+    roomy = builder(budget_tokens=1500, result_tokens=2500).prepare(transcript, tool_tokens=500)
+    assert roomy.cut == 0  # over the budget, but the model has not read these yet
+    assert roomy.tokens > 1500
+    tight = builder(budget_tokens=1500, result_tokens=2500, hard_limit_tokens=2500)
+    prepared = tight.prepare(transcript, tool_tokens=500)
     assert prepared.cut == 2
-    assert all(len(t) < 2400 for t in texts(prepared.messages)[2:])
+    assert all(len(t) < 4400 for t in texts(prepared.messages)[2:])
+    assert prepared.tokens <= 2500
 
 
 def test_findings_are_offered_after_the_first_checks_and_read_once() -> None:
