@@ -4,9 +4,12 @@ test's script and records what it was sent."""
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from agent.events import Answered, IterationStarted, Reasoning, ToolCalled, ToolFinished
 from agent.llm.config import ModelPrice
@@ -14,8 +17,10 @@ from agent.tooling import ToolStatus
 from mcp_bridge.sandbox import Sandbox
 from tests.fakes.openai_server import (
     MALFORMED_ARGUMENTS,
+    REPORT,
     FakeOpenAI,
     RecordedRequest,
+    Reply,
     call,
     calls,
     error,
@@ -437,3 +442,65 @@ async def test_azure_deployment_from_the_environment_investigates(
     assert request.headers["api-key"] == "azure-test-key"
     (usage,) = run.finished.stats.usage
     assert usage.cost_usd is not None  # gpt-4o is in the built-in price table
+
+
+async def test_usage_counts_against_the_token_limit_and_the_llm_concludes_at_it(
+    llm: FakeOpenAI, checkout: Sandbox, tmp_path: Path
+) -> None:
+    llm.script(
+        Reply(tool_calls=[call("kubernetes_list_pods", {"namespace": "shop"})], usage=(1500, 20)),
+        report(summary="concluded at the limit"),
+    )
+    settings = settings_with(provider("primary", llm.base_url), limits={"max_tokens": 1000})
+    async with engine_on(settings, checkout, tmp_path) as engine:
+        run = await investigate(engine, checkout)
+
+    finished = run.finished
+    assert finished.report.limit_hit == "tokens"
+    assert finished.report.reasoner == PRIMARY
+    assert finished.report.summary == "concluded at the limit"
+    assert llm.chat_requests[-1].tool_names == ["submit_report"]
+    (usage,) = finished.stats.usage
+    assert usage.input_tokens == 1500 + llm.chat_requests[-1].estimated_tokens()
+
+
+async def test_a_provider_that_reports_no_usage_gets_an_estimate(
+    llm: FakeOpenAI, checkout: Sandbox, tmp_path: Path
+) -> None:
+    llm.script(Reply(tool_calls=[call("submit_report", REPORT)], include_usage=False))
+    async with engine_on(settings_with(provider("primary", llm.base_url)), checkout, tmp_path) as e:
+        run = await investigate(e, checkout)
+
+    (usage,) = run.finished.stats.usage
+    (request,) = llm.chat_requests
+    # The estimate is of what was sent, so it is close to the server's own count of it.
+    assert abs(usage.input_tokens - request.estimated_tokens()) < request.estimated_tokens() * 0.1
+    assert usage.output_tokens > 0
+
+
+async def test_llm_logs_say_what_each_turn_cost_and_never_hold_a_secret(
+    llm: FakeOpenAI, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("BILLING_LLM_KEY", "sk-proj-" + "Q" * 40)
+    llm.script(
+        calls(call("kubernetes_get_configmap", {"name": "billing-config", "namespace": "billing"})),
+        report(),
+    )
+    caplog.set_level(logging.DEBUG)
+    async with scenario_sandbox("billing-leaky-secrets") as sandbox:
+        settings = settings_with(provider("primary", llm.base_url, api_key_env="BILLING_LLM_KEY"))
+        async with engine_on(settings, sandbox, tmp_path) as engine:
+            await investigate(engine, sandbox)
+
+    llm_lines = [r.getMessage() for r in caplog.records if r.name == "sre_agent.llm"]
+    assert any(
+        re.search(r"turn 1: sent ~\d+ tokens .* usage \d+ in / \d+ out", m) for m in llm_lines
+    )
+    assert any("answer:" in m for m in llm_lines)  # DEBUG shows the (redacted) exchange
+    # The LLM's side of the logs: ours and the client libraries' (the store's own DEBUG lines
+    # are the JSON log filter's to redact).
+    client_side = ("sre_agent.llm", "openai", "httpx", "httpcore", "langchain")
+    lines = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(client_side))
+    for secret in (*SECRETS, "Q" * 40):
+        assert secret not in lines
+    assert llm.chat_requests[0].headers["Authorization"] == "Bearer sk-proj-" + "Q" * 40
