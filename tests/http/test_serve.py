@@ -1,0 +1,252 @@
+"""`sre-agent serve` as a process: where it listens, what it refuses, how it drains on SIGTERM,
+and that nothing is lost or done twice when it is killed mid-investigation and started again."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.commands.serve import _start_slack, secret_values
+from bot.http import ExposedWithoutToken, check_exposure
+from bot.metrics import Metrics
+from bot.settings import load_settings
+from tests.fakes.openai_server import FakeOpenAI, serve_openai
+from tests.http.conftest import webhook
+from tests.http.serve_process import (
+    follow_events,
+    kill_hard,
+    needs_offline_reasoner,
+    serve,
+    serve_environment,
+    slow_llm,
+    stop,
+)
+
+TOKEN = "serve-test-token-not-a-known-format"
+
+
+@pytest.fixture
+async def llm() -> AsyncIterator[FakeOpenAI]:
+    async with serve_openai() as server:
+        yield server
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=120),
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ) as client:
+        yield client
+
+
+async def post_alerts(session: aiohttp.ClientSession, url: str, *keys: str) -> list[str]:
+    async with session.post(f"{url}/alerts/alertmanager", json=webhook(*keys)) as response:
+        assert response.status == 202, await response.text()
+        body = await response.json()
+    return [answer["id"] for answer in body["investigations"]]
+
+
+async def get_json(session: aiohttp.ClientSession, url: str) -> Any:
+    async with session.get(url) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def wait_for(session: aiohttp.ClientSession, url: str, status: str, at_least: int) -> None:
+    async with asyncio.timeout(60):
+        while True:
+            listed = await get_json(session, f"{url}/investigations?status={status}&limit=200")
+            if len(listed["investigations"]) >= at_least:
+                return
+            await asyncio.sleep(0.05)
+
+
+# --- start-up ----------------------------------------------------------------------------------
+
+
+async def test_serve_refuses_a_non_loopback_address_without_a_token(tmp_path: Path) -> None:
+    async with serve_openai() as llm:
+        environment = serve_environment(tmp_path, llm, SRE_AGENT_HTTP_HOST="0.0.0.0")  # noqa: S104 - refused, never bound
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        "--no-slack",
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    (line,) = err.decode().strip().splitlines()
+    assert "SRE_AGENT_HTTP_TOKEN" in line
+    assert "--insecure-no-auth" in line
+    assert out == b""
+
+
+def test_exposure_rules() -> None:
+    for host in ("127.0.0.1", "::1", "[::1]", "localhost", "127.0.0.53"):
+        check_exposure(host, token_set=False, insecure_no_auth=False)
+    for host in ("0.0.0.0", "::", "10.0.0.5", "sre-agent.internal"):  # noqa: S104 - checked only
+        with pytest.raises(ExposedWithoutToken):
+            check_exposure(host, token_set=False, insecure_no_auth=False)
+        check_exposure(host, token_set=True, insecure_no_auth=False)
+        check_exposure(host, token_set=False, insecure_no_auth=True)
+
+
+async def test_serve_says_where_it_listens_and_answers_there(
+    tmp_path: Path, llm: FakeOpenAI, session: aiohttp.ClientSession
+) -> None:
+    environment = serve_environment(tmp_path, llm, SRE_AGENT_HTTP_TOKEN=TOKEN)
+    async with serve(
+        environment, "--no-slack", "--sandbox", "checkout-oom", stderr_path=tmp_path / "err"
+    ) as served:
+        assert "auth: bearer token" in served.stdout[0]
+        assert "Slack: off (--no-slack)" in served.stdout[0]
+        assert "sandbox: checkout-oom" in served.stdout[0]
+        ready = await get_json(session, f"{served.url}/readyz")
+        assert ready["mcp_servers"] == {"kubernetes": "ready", "prometheus": "ready"}
+        assert await stop(served) == 0
+    assert served.stdout[-1].strip() == "sre-agent serve: stopped"
+
+
+async def test_slack_tokens_without_the_slack_bot_serve_http_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "bot.slack", None)  # as if this build had none
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-3")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-2-3")
+    try:
+        settings = load_settings()
+    except Exception as exc:
+        pytest.skip(f"this build's settings have no Slack tokens: {exc}")
+    if getattr(settings, "slack_bot_token", None) is None:
+        pytest.skip("this build's settings have no Slack tokens")
+    bot, state = await _start_slack(None, settings, Metrics())  # type: ignore[arg-type]
+    assert bot is None
+    assert state == "not available in this build"
+
+
+def test_every_configured_secret_is_known_to_the_log_filter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SRE_AGENT_HTTP_TOKEN", "http-token-value")
+    monkeypatch.setenv("SRE_AGENT_GRAFANA_WEBHOOK_SECRET", "grafana-secret-value")
+    monkeypatch.setenv("SRE_AGENT_DATABASE_URL", "postgresql://sre:db-password-value@db/sre")
+    secrets = secret_values(load_settings())
+    assert {"http-token-value", "grafana-secret-value", "db-password-value"} <= set(secrets)
+
+
+@needs_offline_reasoner
+async def test_serve_logs_are_json_and_never_hold_the_token(
+    tmp_path: Path, llm: FakeOpenAI, session: aiohttp.ClientSession
+) -> None:
+    llm.respond_with(slow_llm(0))
+    environment = serve_environment(tmp_path, llm, SRE_AGENT_HTTP_TOKEN=TOKEN)
+    async with serve(
+        environment, "--no-slack", "--sandbox", "checkout-oom", stderr_path=tmp_path / "err"
+    ) as served:
+        (investigation_id,) = await post_alerts(session, served.url, "1000000000000001")
+        await follow_events(session, served.url, investigation_id, TOKEN)
+        async with aiohttp.ClientSession() as stranger:
+            for attempt in (f"Bearer {TOKEN}x", f"Basic {TOKEN}", TOKEN):
+                async with stranger.get(
+                    f"{served.url}/investigations", headers={"Authorization": attempt}
+                ) as response:
+                    assert response.status == 401
+        assert await stop(served) == 0
+    text = served.stderr_path.read_text()
+    assert TOKEN not in text
+    lines = served.log_lines()
+    assert len(lines) == len(text.splitlines())  # every line is JSON
+    loggers = {line["logger"] for line in lines}
+    assert {"sre_agent.app", "sre_agent.http"} <= loggers
+    assert any(line.get("investigation_id") == investigation_id for line in lines)
+
+
+# --- drain and restart -------------------------------------------------------------------------
+
+
+@needs_offline_reasoner
+async def test_sigterm_lets_running_investigations_finish_and_keeps_the_queue(
+    tmp_path: Path, llm: FakeOpenAI, session: aiohttp.ClientSession
+) -> None:
+    llm.respond_with(slow_llm(1.0))
+    environment = serve_environment(
+        tmp_path,
+        llm,
+        SRE_AGENT_HTTP_TOKEN=TOKEN,
+        SRE_AGENT_CONCURRENCY="1",
+        SRE_AGENT_DRAIN_GRACE_S="60",
+    )
+    async with serve(
+        environment, "--no-slack", "--sandbox", "checkout-oom", stderr_path=tmp_path / "err"
+    ) as served:
+        ids = await post_alerts(session, served.url, "2000000000000001", "2000000000000002")
+        await wait_for(session, served.url, "running", 1)
+        assert await stop(served) == 0
+    async with serve(
+        environment, "--no-slack", "--sandbox", "checkout-oom", stderr_path=tmp_path / "err"
+    ) as served:
+        first = await get_json(session, f"{served.url}/investigations/{ids[0]}")
+        assert first["status"] == "finished"  # it had the grace period to finish
+        assert first["attempts"] == 1
+        events = await follow_events(session, served.url, ids[1], TOKEN)
+        assert events[-1]["type"] == "finished"
+        assert (await get_json(session, f"{served.url}/investigations/{ids[1]}"))["attempts"] == 1
+        assert await stop(served) == 0
+
+
+@needs_offline_reasoner
+async def test_killed_mid_ten_investigations_all_ten_finish_once_after_restart(
+    tmp_path: Path, llm: FakeOpenAI, session: aiohttp.ClientSession
+) -> None:
+    llm.respond_with(slow_llm(1.0))
+    environment = serve_environment(
+        tmp_path, llm, SRE_AGENT_HTTP_TOKEN=TOKEN, SRE_AGENT_CONCURRENCY="3"
+    )
+    keys = [f"30000000000000{n:02d}" for n in range(10)]
+    async with serve(
+        environment, "--no-slack", "--sandbox", "checkout-oom", stderr_path=tmp_path / "err"
+    ) as served:
+        ids = await post_alerts(session, served.url, *keys)
+        await wait_for(session, served.url, "running", 1)
+        running = await get_json(session, f"{served.url}/investigations?status=running")
+        interrupted = {row["id"] for row in running["investigations"]}
+        finished_before = await get_json(session, f"{served.url}/investigations?status=finished")
+        kill_hard(served)
+        assert await served.process.wait() == -signal.SIGKILL
+    assert interrupted
+    assert len(finished_before["investigations"]) < 10
+
+    async with serve(
+        environment, "--no-slack", "--sandbox", "checkout-oom", stderr_path=tmp_path / "err"
+    ) as served:
+        streams = await asyncio.gather(*(follow_events(session, served.url, i, TOKEN) for i in ids))
+        listed = await get_json(session, f"{served.url}/investigations?limit=200")
+        records = {i: await get_json(session, f"{served.url}/investigations/{i}") for i in ids}
+        assert await stop(served) == 0
+
+    assert len(listed["investigations"]) == 10  # no alert was admitted twice
+    for investigation_id, events in zip(ids, streams, strict=True):
+        types = [event["type"] for event in events]
+        assert types.count("finished") == 1, (investigation_id, types)
+        assert types[-1] == "finished"
+        record = records[investigation_id]
+        assert record["status"] == "finished"
+        if investigation_id in interrupted:
+            assert record["attempts"] == 2
+            notes = [e["text"] for e in events if e["type"] == "note"]
+            assert any("restarted" in note and "attempt 2" in note for note in notes)
+            assert types.count("started") == 2  # the first run's events stay in the history
+        else:
+            assert record["attempts"] == 1
