@@ -78,6 +78,21 @@ class Settings(BaseSettings):
         pattern=r"^(json|text)$",
         description="`serve`'s logs: json (one object per line) or text (for a terminal)",
     )
+
+    @field_validator("http_token", "grafana_webhook_secret", mode="before")
+    @classmethod
+    def _strong_secret(cls, value: object) -> object:
+        """Empty means not set (a blank line in a Secret); a short one is a mistake."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str):
+            if not text.strip():
+                return None
+            if len(text.strip()) < 16:
+                raise ValueError(
+                    "must be at least 16 characters; generate one with `openssl rand -hex 32`"
+                )
+            return text.strip()
+        return value
     runbook_dirs: list[Path] = Field(
         default_factory=list, description="extra runbook directories, searched before built-ins"
     )
