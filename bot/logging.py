@@ -20,11 +20,13 @@ from mcp_bridge.redaction import marker, redact, redact_value
 LOGGERS = ("sre_agent.app", "sre_agent.llm", "sre_agent.mcp", "sre_agent.slack", "sre_agent.http")
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged.
-_STANDARD = frozenset(
+RECORD_ATTRIBUTES = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
 )
 # Libraries whose DEBUG lines would carry request bodies or headers: kept at WARNING.
 _MIN_SECRET = 6
+_CACHED_TEXT = 256
+_CACHE_ENTRIES = 4096
 _CHATTY = ("aiohttp.access", "httpx", "httpcore", "openai", "slack_sdk", "slack_bolt", "asyncio")
 
 
@@ -42,12 +44,48 @@ class RedactingFilter(logging.Filter):
         # Configured secrets (tokens, passwords in URLs) are removed by value as well: the
         # patterns know common token formats, not whatever string an operator chose.
         self._known = sorted({s for s in known_secrets if len(s) >= _MIN_SECRET}, key=len)[::-1]
+        # Log lines repeat short strings (paths, methods, messages); redaction is a pure
+        # function, so their redacted forms are remembered.
+        self._seen: dict[str, str] = {}
+        self._secret_keys: dict[str, bool] = {}
 
     def _scrub(self, text: str) -> str:
+        cacheable = len(text) <= _CACHED_TEXT
+        if cacheable and (done := self._seen.get(text)) is not None:
+            return done
+        clean = text
         for secret in self._known:
-            if secret in text:
-                text = text.replace(secret, marker("configured_secret"))
-        return redact(text)
+            if secret in clean:
+                clean = clean.replace(secret, marker("configured_secret"))
+        clean = redact(clean)
+        if cacheable:
+            if len(self._seen) >= _CACHE_ENTRIES:
+                self._seen.clear()
+            self._seen[text] = clean
+        return clean
+
+    def _is_secret_key(self, key: str) -> bool:
+        """Whether the redactor masks a value under this name (`password`, `api_key`...)."""
+        known = self._secret_keys.get(key)
+        if known is None:
+            probe = "probe-value-0123"
+            known = redact_value({key: probe})[key] != probe
+            if len(self._secret_keys) < _CACHE_ENTRIES:
+                self._secret_keys[key] = known
+        return known
+
+    def _clean(self, key: str, value: Any) -> Any:
+        """An extra field, redacted: masked whole under a secret name, else its text scrubbed
+        (containers through the redactor, which also knows Kubernetes Secrets and env lists)."""
+        if isinstance(value, str) and not self._is_secret_key(key):
+            return self._scrub(value)
+        if (isinstance(value, bool | int | float) or value is None) and not self._is_secret_key(
+            key
+        ):
+            return value
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return [self._scrub(item) for item in value]
+        return self._known_removed(redact_value({key: _plain(value)})[key])
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "_sre_agent_redacted", False):
@@ -58,12 +96,8 @@ class RedactingFilter(logging.Filter):
                 record.exc_info = None
             if record.stack_info:
                 record.stack_info = self._scrub(record.stack_info)
-            extras = _extras(record)
-            if extras:
-                # As one mapping, so a secret-named field (`password=...`) is masked whole.
-                cleaned = self._known_removed(redact_value(_plain(extras)))
-                for key, value in cleaned.items():
-                    setattr(record, key, value)
+            for key, value in _extras(record).items():
+                setattr(record, key, self._clean(key, value))
             record._sre_agent_redacted = True
         if getattr(record, "investigation_id", None) is None:
             record.investigation_id = current_investigation.get()
@@ -151,7 +185,7 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
     return {
         key: value
         for key, value in vars(record).items()
-        if key not in _STANDARD and not key.startswith("_") and key != "investigation_id"
+        if key not in RECORD_ATTRIBUTES and not key.startswith("_") and key != "investigation_id"
     }
 
 

@@ -93,6 +93,7 @@ class Settings(BaseSettings):
                 )
             return text.strip()
         return value
+
     runbook_dirs: list[Path] = Field(
         default_factory=list, description="extra runbook directories, searched before built-ins"
     )

@@ -64,6 +64,8 @@ FINISHED = InvestigationStatus.FINISHED.value
 FAILED = InvestigationStatus.FAILED.value
 
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_ID_LENGTH = 12
+_ID_SPACE = len(_ID_ALPHABET) ** _ID_LENGTH
 _KEY_MAX = 255
 # Every column but the transcript, which is read only when asked for.
 _RECORD_COLUMNS = [column for column in _inv.c if column.name != "transcript"]
@@ -75,28 +77,53 @@ _MAX_GROUP = 256
 
 T = TypeVar("T")
 
-# Admission's two statements, built once: building a statement costs more than running it
+# Admission's statements, built once: building a statement costs more than running it
 # (SQLAlchemy coerces every column and value anew), and admission is the intake's hot path.
+# The active-status test is literal SQL: an IN list of bound values is rewritten per execution.
+_ACTIVE = sa.text(schema.ACTIVE_PREDICATE)
+_DUPLICATE = sa.and_(
+    _inv.c.dedup_key == sa.bindparam("key"),
+    sa.or_(_ACTIVE, _inv.c.finished_at >= sa.bindparam("since")),
+)
 _DUPLICATE_OF = (
     sa.select(*_RECORD_COLUMNS)
-    .where(
-        _inv.c.dedup_key == sa.bindparam("key"),
-        sa.or_(
-            _inv.c.status.in_(schema.ACTIVE_STATUSES),
-            _inv.c.finished_at >= sa.bindparam("since"),
-        ),
-    )
-    .order_by(
-        sa.case((_inv.c.status.in_(schema.ACTIVE_STATUSES), 0), else_=1),
-        _inv.c.finished_at.desc(),
-    )
+    .where(_DUPLICATE)
+    .order_by(sa.case((_ACTIVE, 0), else_=1), _inv.c.finished_at.desc())
     .limit(1)
 )
+# The columns a new investigation is inserted with (see `_new_investigation`).
+_NEW_COLUMNS = (
+    "id",
+    "dedup_key",
+    "source",
+    "status",
+    "alert",
+    "title",
+    "severity",
+    "origin_kind",
+    "origin_channel",
+    "origin_user",
+    "origin_reference",
+    "thread_channel",
+    "thread_ts",
+    "thread_message_ts",
+    "created_at",
+    "updated_at",
+    "attempts",
+    "last_event_seq",
+)
+# Insert unless a duplicate exists, in one statement: a new alert (the common case under load)
+# costs one round trip. A row inserted by a concurrent transaction that this one cannot see yet
+# still stops it, through the unique index (`ON CONFLICT DO NOTHING`).
 _ADMIT_INSERT = {
     kind: dialect_insert(_inv)
-    .on_conflict_do_nothing(
-        index_elements=[_inv.c.dedup_key], index_where=sa.text(schema.ACTIVE_PREDICATE)
+    .from_select(
+        _NEW_COLUMNS,
+        sa.select(*(sa.bindparam(name, type_=_inv.c[name].type) for name in _NEW_COLUMNS)).where(
+            ~sa.exists().where(_DUPLICATE)
+        ),
     )
+    .on_conflict_do_nothing(index_elements=[_inv.c.dedup_key], index_where=_ACTIVE)
     .returning(*_RECORD_COLUMNS)
     for kind, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
 }
@@ -108,7 +135,13 @@ def _utc_now() -> datetime:
 
 def new_id(prefix: str) -> str:
     """A short, URL-safe, random id such as `inv_3k9x0q2mz7ab` (62 bits)."""
-    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+    # One draw for all twelve characters (twelve draws cost more than the insert they feed).
+    value = secrets.randbelow(_ID_SPACE)
+    digits = []
+    for _ in range(_ID_LENGTH):
+        value, digit = divmod(value, 36)
+        digits.append(_ID_ALPHABET[digit])
+    return prefix + "".join(digits)
 
 
 def storable_key(value: str) -> str:
@@ -144,17 +177,18 @@ class Store:
         self._read_turn: contextlib.AbstractAsyncContextManager[Any] = (
             self._write_turn if database.memory else contextlib.nullcontext()
         )
-        # Group commit (SQLite): with synchronous=FULL every commit is an fsync, and SQLite
-        # commits one writer at a time, so concurrent writers are limited by the disk's fsync
-        # rate. One writer task takes every write waiting in the queue and commits them in one
-        # transaction: one fsync for all of them. PostgreSQL runs writers in parallel and
-        # groups commits itself, so there each write is its own transaction.
+        # Group commit: one writer task takes every write waiting in the queue and commits
+        # them in one transaction. On SQLite (synchronous=FULL, one writer at a time) that is
+        # one fsync for the group instead of one each; on PostgreSQL one connection checkout,
+        # BEGIN and COMMIT instead of one each. Not in memory: there is a single connection.
         #
-        # The group runs in a thread of its own on a plain (synchronous) SQLite connection: the
-        # whole transaction is one hand-over from the event loop, where aiosqlite would hand
-        # every statement over and back, each waiting for a turn of a busy loop.
+        # On an SQLite file the group runs in a thread of its own on a plain (synchronous)
+        # connection: the whole transaction is one hand-over from the event loop, where
+        # aiosqlite would hand every statement over and back, each waiting for a turn of a
+        # busy loop.
+        self._group_commit = group_commit and not database.memory
         self._thread: ThreadPoolExecutor | None = None
-        if group_commit and database.sync_writer is not None:
+        if self._group_commit and database.sync_writer is not None:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="sre-agent-store-writer")
         self._queue: asyncio.Queue[_Write[Any]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
@@ -304,19 +338,16 @@ class Store:
         for _ in range(_ADMIT_ROUNDS):
             now = self._now()
             since = now - timedelta(seconds=window_s)
-            found = self._duplicate_of(conn, key, since)
-            created = found is None
-            if found is None:
-                inserted = conn.execute(
-                    _ADMIT_INSERT[self._db.kind],
-                    _new_investigation(new_id("inv_"), key, alert, origin, now),
-                )
-                found = inserted.one_or_none()
-                if found is None:  # another admission won the race: join its investigation
-                    created = False
-                    found = self._duplicate_of(conn, key, since)
+            values = _new_investigation(new_id("inv_"), key, alert, origin, now)
+            inserted = conn.execute(
+                _ADMIT_INSERT[self._db.kind], {**values, "key": key, "since": since}
+            )
+            found = inserted.one_or_none()
+            created = found is not None
+            if found is None:  # a duplicate exists, or another admission just won the race
+                found = self._duplicate_of(conn, key, since)
             if found is not None:
-                record = _record(found)
+                record = _record(found, alert if created else None)
                 if thread is not None:
                     self._link(conn, record.id, thread, now)
                     record = self._load(conn, record.id)
@@ -819,7 +850,7 @@ class Store:
         """
         if self._closed:
             raise StoreClosed(f"the store at {self.description} is closed")
-        if self._thread is None:
+        if not self._group_commit:
             async with self._write_turn:
                 with self._translated_errors():
                     async with self._db.writer.begin() as conn:
@@ -842,14 +873,17 @@ class Store:
         No write waits for company: the first one starts a transaction at once, and what
         arrives while it commits forms the next group.
         """
-        assert self._thread is not None
         loop = asyncio.get_running_loop()
         while True:
             group = [await self._queue.get()]
             while len(group) < _MAX_GROUP and not self._queue.empty():
                 group.append(self._queue.get_nowait())
             try:
-                outcomes = await loop.run_in_executor(self._thread, self._commit_group, group)
+                if self._thread is not None:
+                    outcomes = await loop.run_in_executor(self._thread, self._commit_group, group)
+                else:
+                    async with self._db.writer.connect() as conn:
+                        outcomes = await conn.run_sync(self._commit_group_on, group)
             except Exception as exc:  # noqa: BLE001 - every waiting writer is told, none hangs
                 _settle_all(group, exc)
             else:
@@ -867,19 +901,26 @@ class Store:
     def _commit_group(
         self, group: list[_Write[Any]]
     ) -> list[tuple[_Write[Any], BaseException | None, Any]]:
-        """In the writer thread: one transaction for the group. A write that raises is rolled
-        back with the rest and gets its error; the others run again without it."""
+        """In the writer thread, on the SQLite writer connection."""
         assert self._db.sync_writer is not None
+        with self._db.sync_writer.connect() as connection:
+            return self._commit_group_on(connection, group)
+
+    def _commit_group_on(
+        self, connection: sa.Connection, group: list[_Write[Any]]
+    ) -> list[tuple[_Write[Any], BaseException | None, Any]]:
+        """One transaction for the group. A write that raises is rolled back with the rest and
+        gets its error; the others run again without it, in a new transaction."""
         outcomes: list[tuple[_Write[Any], BaseException | None, Any]] = []
         pending = [write for write in group if not write.outcome.done()]
         while pending:
             results: list[tuple[_Write[Any], BaseException | None, Any]] = []
             failed: tuple[_Write[Any], BaseException] | None = None
             try:
-                with self._translated_errors(), self._db.sync_writer.begin() as conn:
+                with self._translated_errors(), connection.begin():
                     for write in pending:
                         try:
-                            results.append((write, None, write.work(conn)))
+                            results.append((write, None, write.work(connection)))
                         except Exception as exc:
                             failed = (write, exc)
                             raise _WriteFailed from exc
@@ -1107,7 +1148,9 @@ def _new_investigation(
     }
 
 
-def _record(row: sa.Row[Any]) -> InvestigationRecord:
+def _record(row: sa.Row[Any], alert: Alert | None = None) -> InvestigationRecord:
+    """The record of a row; `alert` when the caller holds the alert the row was made from
+    (reading it back from JSON is the costliest part of a new admission)."""
     thread = None
     if row.thread_channel is not None and row.thread_ts is not None:
         thread = SlackThread(
@@ -1120,7 +1163,7 @@ def _record(row: sa.Row[Any]) -> InvestigationRecord:
         dedup_key=row.dedup_key,
         source=row.source,
         status=row.status,
-        alert=Alert.model_validate(row.alert),
+        alert=alert if alert is not None else Alert.model_validate(row.alert),
         title=row.title,
         severity=row.severity,
         origin=Origin(

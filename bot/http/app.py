@@ -23,7 +23,8 @@ from bot.engine import Engine
 from bot.http import health, intake, investigations
 from bot.http.auth import bearer_auth
 from bot.http.errors import Handler, json_errors
-from bot.http.state import CLOSING, ENGINE, METRICS, OPTIONS, HttpOptions
+from bot.http.state import CLOSING, ENGINE, LOG_FIELDS, METRICS, OPTIONS, HttpOptions
+from bot.logging import RECORD_ATTRIBUTES
 from bot.metrics import Metrics
 
 log = logging.getLogger("sre_agent.http")
@@ -91,6 +92,11 @@ class AccessLogger(AbstractAccessLogger):
                 "status": response.status,
                 "duration_ms": round(time * 1000, 2),
                 "remote": request.remote,
+                **{
+                    key: value
+                    for key, value in request.get(LOG_FIELDS, {}).items()
+                    if key not in RECORD_ATTRIBUTES  # logging refuses to overwrite those
+                },
             },
         )
 

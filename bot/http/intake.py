@@ -4,7 +4,6 @@ them or, on failure, none), and answer 202 with the investigations only after th
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -22,10 +21,8 @@ from agent.intake import (
 from agent.store import Origin, OriginKind
 from bot.http.auth import check_grafana_signature
 from bot.http.errors import HttpProblem, unprocessable
-from bot.http.state import ENGINE, METRICS, OPTIONS
+from bot.http.state import ENGINE, LOG_FIELDS, METRICS, OPTIONS
 from bot.http.views import admission_json
-
-log = logging.getLogger("sre_agent.http")
 
 Parser = Callable[[object], IntakeResult]
 # Deeper JSON than any alert source sends; a cheap guard before the document is walked again
@@ -93,14 +90,13 @@ async def _receive(
         )
     if result.resolved:
         metrics.alerts_received.labels(source, "resolved").inc(result.resolved)
-    log.info(
-        "%s from %s: %s; %d new investigations",
-        route,
-        request.remote,
-        result.describe(),
-        created,
-        extra={"investigations": [a.record.id for a in admissions], "request_id": request_id},
-    )
+    # The access log line of this request carries these (one line per request).
+    request[LOG_FIELDS] = {
+        "request_id": request_id,
+        "intake": result.describe(),
+        "investigations": [admission.record.id for admission in admissions],
+        "new_investigations": created,
+    }
     return web.json_response(
         {
             "investigations": [admission_json(admission) for admission in admissions],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from pydantic import SecretStr
@@ -37,5 +38,7 @@ class HttpOptions:
 ENGINE = web.AppKey("engine", Engine)
 METRICS = web.AppKey("metrics", Metrics)
 OPTIONS = web.AppKey("options", HttpOptions)
+# Fields a handler adds to its request's access log line (request scope).
+LOG_FIELDS = web.RequestKey("log_fields", dict[str, Any])
 # Set when the server shuts down: open event streams end instead of holding it up.
 CLOSING = web.AppKey("closing", asyncio.Event)

@@ -1,5 +1,6 @@
-"""Group commit: concurrent writes share one transaction (one fsync) on SQLite, and still behave
-as if each ran alone: race-free admission, all-or-nothing per call, errors to their own caller."""
+"""Group commit: concurrent writes share one transaction (on SQLite one fsync, on PostgreSQL one
+BEGIN/COMMIT), and still behave as if each ran alone: race-free admission, all-or-nothing per
+call, errors to their own caller."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from agent.store import Admission, InvalidTransition, InvestigationNotFound, Sto
 from tests.agent.store_helpers import CLI, make_alert
 
 
-async def test_concurrent_admissions_share_commits(sqlite_url: str) -> None:
-    async with await Store.open(sqlite_url) as store:
+async def test_concurrent_admissions_share_commits(database_url: str) -> None:
+    async with await Store.open(database_url) as store:
         admissions = await asyncio.gather(
             *(store.admit(make_alert(f"k{n}"), window_s=60, origin=CLI) for n in range(60))
         )
@@ -24,7 +25,7 @@ async def test_concurrent_admissions_share_commits(sqlite_url: str) -> None:
         # Sixty writers arrived together; they needed far fewer than sixty commits.
         assert 1 <= store.commits < 30
         counts = await store.counts_by_status()
-    async with await Store.open(sqlite_url) as reopened:  # and they are really on disk
+    async with await Store.open(database_url) as reopened:  # and they are really stored
         assert sum((await reopened.counts_by_status()).values()) == sum(counts.values()) == 60
 
 

@@ -133,3 +133,23 @@ async def test_lines_logged_during_an_investigation_carry_its_id(
         [_ async for _ in api.engine.service.follow(investigation_id)]
     (line,) = [line for line in lines(output) if line["logger"] == "sre_agent.llm"]
     assert line["investigation_id"] == investigation_id
+
+
+async def test_each_request_is_one_access_line_with_what_the_intake_made_of_it(
+    output: io.StringIO, tmp_path: Path
+) -> None:
+    async with serving(tmp_path) as api:
+        reply = await api.post(
+            "/alerts/alertmanager",
+            webhook("9100000000000001"),
+            headers={"Authorization": f"Bearer {CONFIGURED_TOKEN}"},
+        )
+        assert reply.status == 202
+    (line,) = [line for line in lines(output) if line["logger"] == "sre_agent.http"]
+    assert line["message"] == "POST /alerts/alertmanager 202"
+    assert line["status"] == 202
+    assert line["intake"] == "1 firing alert"
+    assert line["investigations"] == [reply.json["investigations"][0]["id"]]
+    assert line["new_investigations"] == 1
+    assert line["duration_ms"] >= 0
+    assert CONFIGURED_TOKEN not in output.getvalue()
