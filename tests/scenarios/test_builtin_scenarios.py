@@ -32,6 +32,7 @@ RUNBOOK_FOR = {
     "checkout-oom": "KubePodCrashLooping",
     "orders-missing-config-key": "KubeDeploymentRolloutStuck",
     "search-hpa-maxed-healthy": "default",
+    "settlement-consumer-nil-pointer-panic": "KubePodCrashLooping",
 }
 
 # Categories whose root cause names no mechanism or culprit, so their answer key may be empty.
