@@ -30,6 +30,7 @@ README = Path(__file__).parents[2] / "mcp_bridge" / "sandbox" / "README.md"
 # runbook is written for that alert (a scenario added without a row here fails on purpose).
 RUNBOOK_FOR = {
     "checkout-oom": "KubePodCrashLooping",
+    "notification-worker-bad-redis-url": "KubePodCrashLooping",
     "orders-missing-config-key": "KubeDeploymentRolloutStuck",
     "search-hpa-maxed-healthy": "default",
     "settlement-consumer-nil-pointer-panic": "KubePodCrashLooping",
