@@ -33,6 +33,7 @@ RUNBOOK_FOR = {
     "checkout-oom": "KubePodCrashLooping",
     "notification-worker-bad-redis-url": "KubePodCrashLooping",
     "orders-missing-config-key": "KubeDeploymentRolloutStuck",
+    "pricing-api-rollout-500s": "HighErrorRate",
     "product-catalog-liveness-kills-slow-start": "KubePodCrashLooping",
     "report-builder-insufficient-cpu": "KubePodNotReady",
     "search-hpa-maxed-healthy": "default",
