@@ -29,6 +29,7 @@ README = Path(__file__).parents[2] / "mcp_bridge" / "sandbox" / "README.md"
 # The runbook each built-in scenario's alert must open. `default` is right only where no built-in
 # runbook is written for that alert (a scenario added without a row here fails on purpose).
 RUNBOOK_FOR = {
+    "billing-api-postgres-unreachable": "KubePodCrashLooping",
     "cart-image-tag-not-found": "KubePodNotReady",
     "checkout-oom": "KubePodCrashLooping",
     "notification-worker-bad-redis-url": "KubePodCrashLooping",
