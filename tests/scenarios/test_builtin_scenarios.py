@@ -35,6 +35,7 @@ README = Path(__file__).parents[2] / "mcp_bridge" / "sandbox" / "README.md"
 RUNBOOK_FOR = {
     "billing-api-postgres-unreachable": "KubePodCrashLooping",
     "cart-image-tag-not-found": "KubePodNotReady",
+    "checkout-coredns-loop": "HighErrorRate",
     "checkout-oom": "KubePodCrashLooping",
     "notification-worker-bad-redis-url": "KubePodCrashLooping",
     "orders-missing-config-key": "KubeDeploymentRolloutStuck",
