@@ -37,6 +37,7 @@ RUNBOOK_FOR = {
     "cart-image-tag-not-found": "KubePodNotReady",
     "checkout-coredns-loop": "HighErrorRate",
     "checkout-oom": "KubePodCrashLooping",
+    "k8s-worker-07-not-ready": "KubeNodeNotReady",
     "notification-worker-bad-redis-url": "KubePodCrashLooping",
     "orders-missing-config-key": "KubeDeploymentRolloutStuck",
     "pricing-api-rollout-500s": "HighErrorRate",
