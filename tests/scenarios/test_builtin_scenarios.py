@@ -43,6 +43,7 @@ RUNBOOK_FOR = {
     "pricing-api-rollout-500s": "HighErrorRate",
     "product-catalog-liveness-kills-slow-start": "KubePodCrashLooping",
     "report-builder-insufficient-cpu": "KubePodNotReady",
+    "report-renderer-fills-node-disk": "default",
     "search-hpa-maxed-healthy": "default",
     "settlement-consumer-nil-pointer-panic": "KubePodCrashLooping",
 }
