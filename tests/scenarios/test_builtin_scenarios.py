@@ -38,6 +38,7 @@ RUNBOOK_FOR = {
     "checkout-coredns-loop": "HighErrorRate",
     "checkout-oom": "KubePodCrashLooping",
     "k8s-worker-07-not-ready": "KubeNodeNotReady",
+    "kafka-scale-up-pvc-pending": "KubePodNotReady",
     "notification-worker-bad-redis-url": "KubePodCrashLooping",
     "orders-missing-config-key": "KubeDeploymentRolloutStuck",
     "pricing-api-rollout-500s": "HighErrorRate",
