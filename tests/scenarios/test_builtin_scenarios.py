@@ -37,6 +37,7 @@ RUNBOOK_FOR = {
     "cart-image-tag-not-found": "KubePodNotReady",
     "checkout-coredns-loop": "HighErrorRate",
     "checkout-oom": "KubePodCrashLooping",
+    "fulfillment-api-rollout-blocked-by-quota": "KubeDeploymentReplicasMismatch",
     "k8s-worker-07-not-ready": "KubeNodeNotReady",
     "kafka-scale-up-pvc-pending": "KubePodNotReady",
     "notification-worker-bad-redis-url": "KubePodCrashLooping",
