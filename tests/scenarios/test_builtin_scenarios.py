@@ -45,6 +45,7 @@ RUNBOOK_FOR = {
     "orders-missing-config-key": "KubeDeploymentRolloutStuck",
     "pricing-api-rollout-500s": "HighErrorRate",
     "product-catalog-liveness-kills-slow-start": "KubePodCrashLooping",
+    "recommendations-rollout-cpu-throttled": "HighLatency",
     "report-builder-insufficient-cpu": "KubePodNotReady",
     "report-renderer-fills-node-disk": "default",
     "search-hpa-maxed-healthy": "default",
