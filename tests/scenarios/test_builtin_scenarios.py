@@ -50,6 +50,7 @@ RUNBOOK_FOR = {
     "report-renderer-fills-node-disk": "default",
     "search-hpa-maxed-healthy": "default",
     "settlement-consumer-nil-pointer-panic": "KubePodCrashLooping",
+    "storefront-web-mismatch-resolved": "KubeDeploymentReplicasMismatch",
 }
 
 # Categories whose root cause names no mechanism or culprit, so their answer key may be empty.
