@@ -38,6 +38,7 @@ RUNBOOK_FOR = {
     "checkout-coredns-loop": "HighErrorRate",
     "checkout-oom": "KubePodCrashLooping",
     "fulfillment-api-rollout-blocked-by-quota": "KubeDeploymentReplicasMismatch",
+    "inventory-target-down-unexplained": "TargetDown",
     "invoicing-tax-engine-cert-expired": "HighErrorRate",
     "k8s-worker-07-not-ready": "KubeNodeNotReady",
     "kafka-scale-up-pvc-pending": "KubePodNotReady",
