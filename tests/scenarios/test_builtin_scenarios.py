@@ -100,6 +100,29 @@ def pods_of(objects: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     return (obj for obj in objects if obj["kind"] == "Pod")
 
 
+def category_of(name: str) -> str:
+    expect = scenario_named(name).expect
+    assert expect is not None, f"{name} has no answer key"
+    return expect.category
+
+
+def test_the_set_covers_every_category_of_the_vocabulary() -> None:
+    categories = [category_of(name) for name in SCENARIOS]
+    assert set(categories) == {c.value for c in Category}
+    assert categories.count(Category.NO_ISSUE) >= 2, "a healthy world and a resolved alert"
+    assert len(SCENARIOS) >= 18
+
+
+def test_the_readme_names_at_least_three_misleading_scenarios_and_why() -> None:
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in README.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `")
+    ]
+    assert all(len(row) == 4 for row in rows)
+    assert sum(1 for row in rows if row[3]) >= 3
+
+
 def test_every_builtin_scenario_has_a_runbook_row_and_a_readme_row() -> None:
     assert sorted(RUNBOOK_FOR) == SCENARIOS
     readme = README.read_text(encoding="utf-8")
