@@ -51,6 +51,7 @@ RUNBOOK_FOR = {
     "report-renderer-fills-node-disk": "default",
     "search-hpa-maxed-healthy": "default",
     "settlement-consumer-nil-pointer-panic": "KubePodCrashLooping",
+    "shipping-quotes-carrier-api-503": "HighErrorRate",
     "storefront-web-mismatch-resolved": "KubeDeploymentReplicasMismatch",
 }
 
