@@ -356,7 +356,7 @@ def first_request(server: FakeServer) -> None:
     )
     print(f"   client imported on first need                      {statistics.median(cold):5.2f} s")
     print(
-        "   python -c 'import langchain_openai, mcp'           "
+        "   python -c 'import langchain_openai, mcp'             "
         f"{statistics.median(reference):5.2f} s"
     )
     print("   (target <= 2 s)")
