@@ -404,9 +404,9 @@ def main() -> int:
         try:
             recorder = overhead(server, directory)
             print()
-            tokens(recorder)
-            print()
             first_request(server)
+            print()
+            tokens(recorder)
         finally:
             server.stop()
     return 0
