@@ -88,6 +88,9 @@ class Usage(BaseModel):
     reasoner: str
     input_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float | None = Field(
+        default=None, description="estimated from the configured price table; None: no price"
+    )
 
 
 class Stats(BaseModel):

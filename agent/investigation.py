@@ -236,10 +236,16 @@ class Investigation:
         if not meta:
             return
         before = self._usage.get(name, Usage(reasoner=name))
+        cost = message.response_metadata.get("cost_usd")  # set by reasoners that know a price
+        if isinstance(cost, int | float):
+            cost = round((before.cost_usd or 0.0) + cost, 6)
+        else:
+            cost = before.cost_usd
         self._usage[name] = Usage(
             reasoner=name,
             input_tokens=before.input_tokens + meta.get("input_tokens", 0),
             output_tokens=before.output_tokens + meta.get("output_tokens", 0),
+            cost_usd=cost,
         )
         self._budget.tokens += meta.get("total_tokens", 0)
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 from langchain_core.tools import BaseTool
 
 from agent.alert import Alert
 from agent.casefile import CaseFile, PromptBuilder, ReasonerFactory
 from agent.investigation import Investigation
 from agent.limits import Limits
-from agent.prompt import build_messages
+from agent.prompt import build_messages, follow_up_message
 from agent.runbooks import FetchedRunbook, RunbookFetcher, RunbookLibrary
 
 
@@ -83,7 +83,7 @@ class Investigator:
         return Investigation(
             investigation_id=case.investigation_id,
             alert=case.alert,
-            messages=[*transcript, HumanMessage(f"Follow-up question from the team: {question}")],
+            messages=[*transcript, follow_up_message(question)],
             reasoners=[factory(case) for factory in self._reasoners],
             tools=case.tools,
             limits=case.limits,

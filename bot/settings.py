@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from agent.limits import Limits
+from agent.llm.config import DEFAULT_MODEL, ModelPrice, ProviderConfig
 
 
 class ConfigError(ValueError):
@@ -62,6 +63,55 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("mcpServers", "mcp_servers"),
         description="MCP servers in the common mcpServers shape plus per-server policy",
     )
+
+    # --- LLM providers (owned by llm; see bot/llm.py for how they become the reasoner chain) ---
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"),
+        description="an OpenAI-compatible API instead of OpenAI's (Gemini, Grok, vLLM, Ollama...)",
+    )
+    llm_model: str = Field(
+        default=DEFAULT_MODEL,
+        min_length=1,
+        validation_alias=AliasChoices("SRE_AGENT_LLM_MODEL", "llm_model"),
+        description="the model of the provider the environment configures",
+    )
+    azure_openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("AZURE_OPENAI_API_KEY", "azure_openai_api_key")
+    )
+    azure_openai_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AZURE_OPENAI_ENDPOINT", "azure_openai_endpoint"),
+    )
+    openai_api_version: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_VERSION", "openai_api_version")
+    )
+    azure_openai_deployment: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "AZURE_OPENAI_DEPLOYMENT", "AZURE_OPENAI_DEPLOYMENT_NAME", "azure_openai_deployment"
+        ),
+    )
+    llm_providers: list[ProviderConfig] = Field(
+        default_factory=list,
+        description="the reasoner chain in order (replaces the providers the environment gives)",
+    )
+    llm_prices: dict[str, ModelPrice] = Field(
+        default_factory=dict, description="USD per million tokens by model, for cost estimates"
+    )
+
+    @field_validator("llm_providers")
+    @classmethod
+    def _provider_names_unique(cls, providers: list[ProviderConfig]) -> list[ProviderConfig]:
+        seen: set[str] = set()
+        for provider in providers:
+            if provider.name in seen:
+                raise ValueError(f"the name {provider.name} is used twice; names must be unique")
+            seen.add(provider.name)
+        return providers
 
     @classmethod
     def settings_customise_sources(
