@@ -139,7 +139,7 @@ LOG_RULES: tuple[LogRule, ...] = (
     ),
     _rule(
         "log_out_of_memory",
-        r"(?<![A-Za-z])OutOfMemoryError|out of memory|Cannot allocate memory|MemoryError"
+        r"(?<![A-Za-z])OutOfMemoryError|out of memory|Cannot allocate memory|(?<![A-Za-z])MemoryError"
         r"|JavaScript heap out of memory|runtime: out of memory|std::bad_alloc|OOM command not "
         r"allowed",
         Category.OOM_KILLED,

@@ -12,7 +12,7 @@ from typing import Any
 from agent.offline.findings import Finding
 from agent.offline.scene import Scene, human_bytes, quantity
 from agent.offline.verdict import Verdict
-from agent.report import Category, Diagnosis, Evidence
+from agent.report import Category, Confidence, Diagnosis, Evidence
 
 _C = Category
 
@@ -72,7 +72,8 @@ def write(
         draft.next_checks.insert(
             0, "The mechanism is inferred, not directly observed: confirm it with the checks below."
         )
-    draft.next_checks.extend(f"Not checked: {item}" for item in not_checked[:3])
+    if verdict.confidence is not Confidence.HIGH:
+        draft.next_checks.extend(f"Not checked: {item}" for item in not_checked[:3])
     return Diagnosis(
         summary=_one_line(draft.summary, 200),
         category=verdict.category,
