@@ -12,16 +12,16 @@ from datetime import datetime
 from typing import Any
 
 from agent.offline.findings import Finding
-from agent.offline.links import Links, service_ref, workload_names
+from agent.offline.links import CLUSTER_DNS_PODS, Links, service_ref, workload_names
 from agent.offline.reading import quoted
-from agent.offline.scene import Scene, human_bytes, parse_time, quantity
+from agent.offline.scene import Scene, human_bytes, parse_time, quantity, technology_of
 from agent.report import Category, Evidence
 
 # A regression "follows" a rollout when it starts within this many minutes after it.
 REGRESSION_AFTER_ROLLOUT_MIN = 30.0
 ROLLOUT_BEFORE_REGRESSION_SLACK_MIN = 3.0
 _CRASH_KINDS = ("error_exit", "crash_looping", "clean_exit_restarted", "crash_loop_listed")
-_DNS_PODS = ("coredns", "kube-dns")
+_DNS_PODS = CLUSTER_DNS_PODS
 
 
 @dataclass
@@ -33,6 +33,11 @@ class Board:
 
     def __post_init__(self) -> None:
         for finding in self.findings:
+            self.by_kind[finding.kind].append(finding)
+
+    def add(self, findings: list[Finding]) -> None:
+        for finding in findings:
+            self.findings.append(finding)
             self.by_kind[finding.kind].append(finding)
 
     def kinds(self, *kinds: str) -> list[Finding]:
@@ -159,11 +164,49 @@ def dependencies(board: Board) -> list[Finding]:
             host = str(entry.get("host", ""))
             port = entry.get("port")
             ref = _resolve(board, host, namespace)
-            if ref is None or ref in seen:
+            if ref is None:
+                derived.extend(_outside_dependency(board, log, host, port))
+                continue
+            if ref in seen:
                 continue
             seen.add(ref)
             derived.extend(_dependency_state(board, log, host, port, ref))
     return derived
+
+
+def _exporter_down(board: Board, port: Any, namespace: str | None) -> Finding | None:
+    """An exporter in the same namespace that cannot reach the same kind of dependency."""
+    technology = technology_of(port)
+    for finding in board.kinds("exporter_down"):
+        same_namespace = finding.about("namespace") in (namespace, None)
+        if same_namespace and (technology is None or finding.facts.get("technology") == technology):
+            return finding
+    return None
+
+
+def _outside_dependency(board: Board, log: Finding, host: str, port: Any) -> list[Finding]:
+    """A dependency outside the cluster (an external name or address): only its exporter's
+    metrics and the clients' errors show its state."""
+    down = _exporter_down(board, port, log.about("namespace"))
+    if down is None:
+        return []
+    target = f"{host}:{port}" if port else host
+    return [
+        derive(
+            down,
+            "dependency_down",
+            f"{_source(log)} cannot reach {target}, and {down.statement}",
+            Category.DEPENDENCY_FAILURE,
+            0.9,
+            host=host,
+            port=port,
+            dependency=host,
+            line=log.facts.get("line"),
+            pod=log.about("pod"),
+            namespace=log.about("namespace"),
+            container=log.about("container"),
+        )
+    ]
 
 
 def _resolve(board: Board, host: str, namespace: str) -> tuple[str, str] | None:
@@ -203,6 +246,29 @@ def _dependency_state(
                     dependency_cause=cause.statement if cause else None,
                     dependency_category=cause.category.value if cause and cause.category else None,
                     line=log.facts.get("line"),
+                )
+            ]
+    for state in board.kinds("service_external"):
+        if (state.about("service"), state.about("namespace")) == ref:
+            down = _exporter_down(board, port, namespace)
+            seen_down = f"; {down.statement}" if down else ""
+            return [
+                derive(
+                    down or state,
+                    "dependency_down",
+                    f"{_source(log)} cannot reach {target} ({state.about('service')}, a service "
+                    f"outside the cluster){seen_down}",
+                    Category.DEPENDENCY_FAILURE,
+                    0.9 if down else 0.7,
+                    host=host,
+                    port=port,
+                    address=log.facts.get("address"),
+                    dependency=service,
+                    dependency_namespace=namespace,
+                    line=log.facts.get("line"),
+                    pod=log.about("pod"),
+                    namespace=log.about("namespace"),
+                    container=log.about("container"),
                 )
             ]
     for state in board.kinds("service_has_endpoints"):
@@ -335,6 +401,43 @@ def _config_points_at(
     )
 
 
+def exits_on_dependency_error(board: Board) -> list[Finding]:
+    """A container that exits right after its logs fail to reach a dependency exits because of
+    it, unless that dependency was seen up."""
+    derived: list[Finding] = []
+    failing_logs = board.kinds("log_connection_failed", "log_dns_failure", "log_upstream_errors")
+    up_hosts = {f.about("host") for f in board.kinds("dependency_up")}
+    for crash in board.kinds("error_exit"):
+        if board.links.relevance(crash) < 1.0:
+            continue
+        for log in failing_logs:
+            same = log.about("pod") == crash.about("pod") and log.facts.get("previous")
+            if not same or log.about("host") in up_hosts:
+                continue
+            host = log.about("host")
+            port = log.facts.get("port")
+            target = f"{host}:{port}" if host and port else (host or "a dependency")
+            derived.append(
+                derive(
+                    log,
+                    "exits_on_dependency_error",
+                    f"{_container(crash)} exits (code {crash.facts.get('exit_code')}) right after "
+                    f'failing to reach {target}: "{log.facts.get("line")}"',
+                    Category.DEPENDENCY_FAILURE,
+                    0.62,
+                    dependency=host,
+                    exit_code=crash.facts.get("exit_code"),
+                )
+            )
+            break
+    return derived
+
+
+def _container(finding: Finding) -> str:
+    pod, container = finding.about("pod"), finding.about("container")
+    return f"Container {container} of pod {pod}" if container else f"Pod {pod}"
+
+
 def cluster_dns(board: Board) -> list[Finding]:
     dns_logs = [f for f in board.kinds("log_dns_failure") if board.links.relevance(f) >= 1.0]
     if not dns_logs:
@@ -344,10 +447,16 @@ def cluster_dns(board: Board) -> list[Finding]:
         for f in board.findings
         if (pod := f.about("pod")) and any(pod.startswith(p) for p in _DNS_PODS)
     ]
-    broken = [f for f in dns_pods if f.symptom or (f.category not in (None, Category.NO_ISSUE))]
+    broken = [
+        f
+        for f in dns_pods
+        if (f.symptom or f.category not in (None, Category.NO_ISSUE))
+        and not f.kind.startswith("log")
+    ]
     log = dns_logs[0]
     if broken:
         worst = max(broken, key=lambda f: f.strength)
+        fatal = next((f.facts.get("line") for f in dns_pods if f.kind == "log_crash"), None)
         return [
             derive(
                 worst,
@@ -360,6 +469,7 @@ def cluster_dns(board: Board) -> list[Finding]:
                 line=log.facts.get("line"),
                 dns_pod=worst.about("pod"),
                 dns_problem=worst.statement,
+                dns_log=fatal,
                 pod=log.about("pod"),
                 namespace=log.about("namespace"),
                 container=log.about("container"),
@@ -753,6 +863,7 @@ CORRELATIONS: tuple[Callable[[Board], list[Finding]], ...] = (
     missing_key_confirmed,
     rollout_added_reference,
     dependencies,
+    exits_on_dependency_error,
     cluster_dns,
     memory_against_limit,
     cpu_against_limit,
@@ -767,10 +878,13 @@ CORRELATIONS: tuple[Callable[[Board], list[Finding]], ...] = (
 
 
 def correlate(scene: Scene, findings: Iterable[Finding], links: Links) -> list[Finding]:
+    """Every rule in order; later rules see what earlier ones concluded."""
     board = Board(scene=scene, findings=list(findings), links=links)
     derived: list[Finding] = []
     for rule in CORRELATIONS:
-        derived.extend(rule(board))
+        concluded = rule(board)
+        derived.extend(concluded)
+        board.add(concluded)
     return derived
 
 

@@ -332,6 +332,21 @@ def service_findings(outcome: ToolOutcome, scene: Scene) -> list[Finding]:
     }
     label = f"Service {namespace}/{name}"
     selector_text = ",".join(f"{k}={v}" for k, v in selector.items()) or "<none>"
+    facts["port_names"] = [
+        text(p.get("name"), 63) for p in items(service.get("ports")) if p.get("name")
+    ]
+    if text(service.get("type"), 40) == "ExternalName":
+        return [
+            found(
+                outcome,
+                "service_external",
+                f"{label} is an ExternalName service: what it names runs outside the cluster, so "
+                "its health shows only in its own metrics and in its clients' errors",
+                None,
+                0.0,
+                **facts,
+            )
+        ]
     if ready:
         return [
             found(

@@ -149,6 +149,7 @@ def _leads(case: CaseFile, analysis: Analysis, outcomes: Sequence[ToolOutcome]) 
                 )
     leads.extend(_target_leads(case, findings))
     leads.extend(_detail_leads(findings))
+    leads.extend(_config_source_leads(analysis))
     leads.extend(_dependency_leads(analysis))
     leads.extend(_pod_leads(analysis))
     leads.extend(_scheduling_leads(analysis))
@@ -284,9 +285,11 @@ def _detail_leads(findings: list[Finding]) -> list[Lead]:
                 "image_pull",
                 "unschedulable",
                 "evicted_disk",
+                "evicted_listed",
             )
             and finding.about("pod")
             and namespace
+            and finding.facts.get("relevance", 1.0) >= 0.6
         ):
             pod = str(finding.about("pod"))
             leads.append(
@@ -294,6 +297,39 @@ def _detail_leads(findings: list[Finding]) -> list[Lead]:
                     "get_pod",
                     {"name": pod, "namespace": namespace},
                     f"reading pod {pod}'s containers and references",
+                    because=_short(finding.statement),
+                    detail=True,
+                )
+            )
+        if finding.kind == "cluster_dns_down" and finding.facts.get("dns_pod"):
+            dns_pod = str(finding.facts["dns_pod"])
+            leads.append(
+                Lead(
+                    "pod_logs",
+                    {
+                        "name": dns_pod,
+                        "namespace": "kube-system",
+                        "previous": True,
+                        "tail_lines": 50,
+                    },
+                    f"reading why DNS pod {dns_pod} exits",
+                    because="Cluster DNS is down",
+                    detail=True,
+                )
+            )
+        node_problem = finding.kind in (
+            "node_disk_pressure",
+            "node_memory_pressure",
+            "node_not_ready",
+            "node_pid_pressure",
+        )
+        if node_problem and finding.about("node") and finding.facts.get("relevance", 1.0) >= 1.0:
+            node = str(finding.about("node"))
+            leads.append(
+                Lead(
+                    "list_pods",
+                    {"field_selector": f"spec.nodeName={node}", "limit": 100},
+                    f"listing the pods on {node} to see which were evicted or stopped",
                     because=_short(finding.statement),
                     detail=True,
                 )
@@ -311,6 +347,33 @@ def _detail_leads(findings: list[Finding]) -> list[Lead]:
                         {"name": deployment, "namespace": namespace},
                         "checking it for a recent rollout and what changed",
                         because=f"Pod {finding.about('pod')} is managed by Deployment {deployment}",
+                        detail=True,
+                    )
+                )
+    return leads
+
+
+def _config_source_leads(analysis: Analysis) -> list[Lead]:
+    """A config error in the logs: read the ConfigMaps the container takes its environment from,
+    to see the value it complains about."""
+    leads: list[Lead] = []
+    failing = {
+        (f.about("pod"), f.about("namespace"))
+        for f in analysis.findings
+        if f.kind in ("log_config_error", "log_missing_file")
+        and f.facts.get("relevance", 1.0) >= 1.0
+    }
+    for finding in analysis.findings:
+        if (finding.about("pod"), finding.about("namespace")) not in failing:
+            continue
+        for ref in finding.facts.get("env_refs") or []:
+            if ref.get("kind") == "ConfigMap" and ref.get("name"):
+                leads.append(
+                    Lead(
+                        "get_configmap",
+                        {"name": ref["name"], "namespace": finding.about("namespace")},
+                        f"reading ConfigMap {ref['name']} that its environment comes from",
+                        because="The logs show a configuration error",
                         detail=True,
                     )
                 )
@@ -365,6 +428,15 @@ def _dependency_leads(analysis: Analysis) -> list[Lead]:
                     f"Checking the {service} pods behind {shown}.",
                 )
             )
+        if finding.facts.get("port") and finding.kind != "log_dns_failure":
+            leads.append(
+                Lead(
+                    "query",
+                    {"query": f'{{__name__=~"[a-z]+_up", namespace="{namespace}"}}'},
+                    "checking what database and cache exporters in the namespace report",
+                    because=f"Logs show {_quote_line(finding)}",
+                )
+            )
         if finding.kind == "log_dns_failure":
             leads.append(
                 Lead(
@@ -404,15 +476,19 @@ def _pod_leads(analysis: Analysis) -> list[Lead]:
         if f.kind.endswith("_listed") and f.about("pod") and f.facts.get("relevance", 1.0) >= 0.6
     ]
     listed.sort(key=lambda f: (-f.facts.get("relevance", 1.0), -f.strength))
+    target_node = analysis.scene.target.node
     for finding in listed[:3]:
         pod, namespace = finding.about("pod"), finding.about("namespace")
         if pod not in examined and namespace:
+            # On the node the alert is about, a failed pod is part of the mechanism's story.
+            on_target_node = bool(target_node) and finding.about("node") == target_node
             leads.append(
                 Lead(
                     "get_pod",
                     {"name": pod, "namespace": namespace},
                     "reading its container states and events",
                     because=_short(finding.statement),
+                    detail=on_target_node,
                 )
             )
     for finding in analysis.findings:
@@ -636,20 +712,24 @@ def _service_metric_leads(
                 )
             )
     service_pods = [f for f in findings if f.kind in ("pods_running", "pods_healthy")]
-    logged = {f.about("pod") for f in findings if f.kind.startswith("log")}
-    for finding in service_pods:
-        pods = [
-            p for p in finding.facts.get("pods") or [] if analysis.links.is_linked("pod", str(p))
-        ]
-        if pods and not logged and namespace:
+    current = [f for f in findings if f.kind.startswith("log") and not f.facts.get("previous")]
+    said_something = any(f.kind != "logs_empty" for f in current)
+    read = {f.about("pod") for f in current}
+    unread = [
+        str(pod)
+        for finding in service_pods
+        for pod in finding.facts.get("pods") or []
+        if analysis.links.is_linked("pod", str(pod)) and pod not in read
+    ]
+    if namespace and not said_something:
+        for pod in unread[:2]:
             leads.append(
                 Lead(
                     "pod_logs",
-                    {"name": pods[0], "namespace": namespace, "tail_lines": 200},
-                    f"Reading the logs of {pods[0]} for errors and timeouts to its dependencies.",
+                    {"name": pod, "namespace": namespace, "tail_lines": 200},
+                    f"Reading the logs of {pod} for errors and timeouts to its dependencies.",
                 )
             )
-            break
     no_data = [
         o
         for o in outcomes

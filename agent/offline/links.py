@@ -30,6 +30,8 @@ _TLDS = frozenset(
      "azure", "googleapis", "example", "local", "us", "eu", "uk", "de"}
 )  # fmt: skip
 
+# Cluster DNS runs as these pods; DNS errors in a target's logs make them part of the incident.
+CLUSTER_DNS_PODS = ("coredns", "kube-dns")
 UNLINKED_SAME_NAMESPACE = 0.6
 UNLINKED_ELSEWHERE = 0.4
 LOG_HOST_KINDS = frozenset(
@@ -108,6 +110,8 @@ class Links:
         for claim in finding.facts.get("claims") or []:
             if isinstance(claim, str):
                 self.objects.add(("pvc", claim))
+        if finding.kind == "log_dns_failure":
+            self.prefixes.update(CLUSTER_DNS_PODS)
         if finding.kind in LOG_HOST_KINDS:
             namespace = finding.about("namespace") or self.scene.namespace or "default"
             for entry in finding.facts.get("hosts") or []:

@@ -9,6 +9,7 @@ nested repetition), so a line costs linear time whatever it holds.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -139,7 +140,8 @@ LOG_RULES: tuple[LogRule, ...] = (
     ),
     _rule(
         "log_out_of_memory",
-        r"(?<![A-Za-z])OutOfMemoryError|out of memory|Cannot allocate memory|(?<![A-Za-z])MemoryError"
+        r"(?<![A-Za-z])OutOfMemoryError|out of memory|Cannot allocate memory"
+        r"|(?<![A-Za-z])MemoryError"
         r"|JavaScript heap out of memory|runtime: out of memory|std::bad_alloc|OOM command not "
         r"allowed",
         Category.OOM_KILLED,
@@ -184,7 +186,9 @@ _ERROR_WORD = re.compile(
     re.IGNORECASE,
 )
 
-# Where a failing line names the other end. Tried in order; each is bounded.
+# Where a failing line names the other end, most specific first; each pattern is bounded. A
+# host must not follow `:`, `/` or a word character, so `node:net:1611` in a stack frame or a
+# path is not taken for `net` on port 1611.
 _HOST_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
@@ -192,24 +196,32 @@ _HOST_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"dial tcp (?P<host>[a-z0-9][\w.-]{0,252}):(?P<port>\d{1,5})",
         r"could not translate host name \"(?P<host>[\w.-]{1,253})\"",
         r"server at \"(?P<host>[\w.-]{1,253})\"(?: \([\w.:]{1,60}\))?, port (?P<port>\d{1,5})",
-        r"(?:getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|UnknownHostException:?|connect ECONNREFUSED) "
+        r"(?:getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|UnknownHostException:?"
+        r"|connect (?:ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|ENETUNREACH)) "
         r"(?P<host>[a-z0-9][\w.-]{0,252})(?::(?P<port>\d{1,5}))?",
-        r"\b(?:[a-z][a-z0-9+.-]{0,19})://(?:[^@\s/]{1,200}@)?(?P<host>[a-z0-9][\w.-]{0,252})(?::(?P<port>\d{1,5}))?",
-        r"(?:host|hostname|server|addr|address|endpoint|upstream)(?:\s?[=:]\s?[\"']?"
-        r"|\s[\"'])(?P<host>[a-z][\w.-]{0,252})(?:[:\s,\"']{1,3}(?:port[=:\s]{1,3})?(?P<port>\d{2,5}))?\b",
-        r"\b(?P<host>[a-z][a-z0-9-]{0,62}(?:\.[a-z0-9-]{1,63}){0,8}):(?P<port>\d{2,5})\b",
-        r"\b(?P<host>\d{1,3}(?:\.\d{1,3}){3}):(?P<port>\d{2,5})\b",
+        r"\b(?:[a-z][a-z0-9+.-]{0,19})://(?:[^@\s/]{1,200}@)?(?P<host>[a-z0-9][\w.-]{0,252})"
+        r"(?::(?P<port>\d{1,5}))?",
+        r"(?:host|hostname|server|addr|address|endpoint|upstream)[\"']?(?:\s?[=:]\s?[\"']?"
+        r"|\s[\"'])(?P<host>[a-z0-9][\w.-]{0,252})(?:[:\s,\"']{1,3}(?:port[\"']?[=:\s]{1,3})?"
+        r"(?P<port>\d{2,5}))?\b",
+        r"(?<![:/\w.-])(?P<host>[a-z][a-z0-9-]{0,62}(?:\.[a-z0-9-]{1,63}){0,8}):(?P<port>\d{2,5})\b",
+        r"(?<![\w.])(?P<host>\d{1,3}(?:\.\d{1,3}){3}):(?P<port>\d{2,5})\b",
         r"(?:connect(?:ing)? to|connection to|reach|resolve|resolving) "
         r"[\"'`]?(?P<host>[a-z][\w.-]{0,252})[\"'`]?",
     )
 )
+# Words that follow "host", "server", "connect to" in prose but are not hosts.
 _NOT_HOSTS = frozenset(
-    {"0.0.0.0", "localhost",  # noqa: S104 - an address to skip in logs, not one to bind "127.0.0.1", "::1", "host", "server", "the", "http", "https",
-     "tcp", "udp", "port", "database", "db", "upstream", "a", "an", "to", "for", "from",
-     "with", "no", "and", "or", "is", "on", "in", "at", "by", "of", "error", "failed",
-     "connection", "address", "endpoint", "timeout", "remote", "service", "backend"}
+    {"localhost", "host", "server", "the", "http", "https", "tcp", "udp", "port", "database",
+     "db", "upstream", "a", "an", "to", "for", "from", "with", "no", "and", "or", "is", "on",
+     "in", "at", "by", "of", "error", "failed", "connection", "address", "endpoint", "timeout",
+     "remote", "service", "backend", "127.0.0.1", "::1", "0.0.0.0"}  # noqa: S104 - never bound
 )  # fmt: skip
 _TIMESTAMP_LIKE = re.compile(r"^\d{1,2}$|^\d{4}-\d{2}-\d{2}|^[tT]\d")
+_IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+# How many lines before a failure may name the host its address belongs to ("connecting to
+# db.internal:5432" ... "connect ETIMEDOUT 10.0.0.7:5432").
+_CONTEXT_LINES = 5
 # Config errors often name the variable or key they miss.
 _CONFIG_NAMES: tuple[re.Pattern[str], ...] = (
     re.compile(r"KeyError: ['\"](?P<name>[\w.-]{1,120})['\"]"),
@@ -220,8 +232,8 @@ _CONFIG_NAMES: tuple[re.Pattern[str], ...] = (
         re.IGNORECASE,
     ),
     re.compile(
-        r"\b(?P<name>[A-Z][A-Z0-9_]{2,120})\b[\s'\"`]{0,2}(?:is )?(?:not set|missing|required"
-        r"|must be set|undefined|empty|unset)"
+        r"\b(?P<name>[A-Z][A-Z0-9_]{2,120})\b[\s'\"`:=]{0,3}(?i:is )?(?i:not set|missing|required"
+        r"|must be set|undefined|empty|unset|invalid|not a valid|expected|must be)"
     ),
 )
 _GENERIC_NAMES = frozenset({"is", "not", "the", "a", "value", "required", "missing", "set", "in"})
@@ -233,7 +245,7 @@ def log_findings(outcome: ToolOutcome) -> list[Finding]:
     body = logs.get("text") if logs else None
     if not isinstance(body, str):
         body = outcome.text if not logs else ""
-    lines = [line[:MAX_LINE_CHARS] for line in body[-MAX_LOG_CHARS:].splitlines()[-MAX_LOG_LINES:]]
+    raw = [line[:MAX_LINE_CHARS] for line in body[-MAX_LOG_CHARS:].splitlines()[-MAX_LOG_LINES:]]
     pod = text(logs.get("pod"), 253) or str(outcome.arguments.get("name") or "")
     namespace = text(logs.get("namespace"), 63) or str(outcome.arguments.get("namespace") or "")
     container = text(logs.get("container"), 63) or str(outcome.arguments.get("container") or "")
@@ -241,7 +253,7 @@ def log_findings(outcome: ToolOutcome) -> list[Finding]:
     source = f"{namespace}/{pod}" + (f" ({container})" if container else "")
     run = "previous run" if previous else "current run"
     base = {"namespace": namespace, "pod": pod, "container": container, "previous": previous}
-    if not any(line.strip() for line in lines):
+    if not any(line.strip() for line in raw):
         return [
             found(
                 outcome,
@@ -253,29 +265,32 @@ def log_findings(outcome: ToolOutcome) -> list[Finding]:
                 **base,
             )
         ]
+    entries = readable_entries(raw)
     findings: list[Finding] = []
     for rule in LOG_RULES:
         matches = [
-            line
-            for line in lines
-            if rule.pattern.search(line) and (not rule.needs_error_word or _ERROR_WORD.search(line))
+            index
+            for index, entry in enumerate(entries)
+            if rule.pattern.search(entry)
+            and (not rule.needs_error_word or _ERROR_WORD.search(entry))
         ]
         if not matches:
             continue
         facts: dict[str, Any] = {**base, "count": len(matches)}
-        hosts = _hosts(matches) if rule.names_hosts else []
-        telling = [m for m in matches if any(h["host"] in m.lower() for h in hosts[:1])] or matches
+        hosts = _hosts(entries, matches) if rule.names_hosts else []
+        telling = [i for i in matches if hosts and _names(entries[i], hosts[0])] or matches
         if rule.kind == "log_crash":
-            telling = [line for line in lines if _EXCEPTION_LINE.search(line)] or telling
-        last = " ".join(telling[-1].split())[:300]
+            telling = [i for i, e in enumerate(entries) if _EXCEPTION_LINE.search(e)] or telling
+        last = " ".join(entries[telling[-1]].split())[:300]
         facts["line"] = last
-        if rule.names_hosts and hosts:
+        if hosts:
             facts["hosts"] = hosts
             facts["host"] = hosts[0]["host"]
-            if hosts[0].get("port"):
-                facts["port"] = hosts[0]["port"]
+            for key in ("port", "address"):
+                if hosts[0].get(key):
+                    facts[key] = hosts[0][key]
         if rule.category is Category.BAD_CONFIG:
-            names = _config_names(matches)
+            names = _config_names([entries[i] for i in matches])
             if names:
                 facts["names"] = names
         target = (
@@ -298,26 +313,112 @@ def log_findings(outcome: ToolOutcome) -> list[Finding]:
     return findings
 
 
-def _hosts(lines: list[str]) -> list[dict[str, Any]]:
-    """Hosts (and ports) the lines name, most often named first."""
-    counts: Counter[tuple[str, str]] = Counter()
-    for line in lines[-200:]:
-        for pattern in _HOST_PATTERNS:
-            match = pattern.search(line)
-            if match is None:
-                continue
+# A line that continues the one before it (an indented detail, not a stack frame).
+_CONTINUATION = re.compile(r"^\s{1,12}(?!at |File |\.\.\.|\^|-{3})\S")
+_MAX_CONTINUED = 3
+# JSON log fields that carry no meaning for a diagnosis.
+_JSON_NOISE = frozenset(
+    {"time", "ts", "timestamp", "@timestamp", "pid", "hostname", "v", "caller", "stack",
+     "stacktrace", "logger", "thread", "trace_id", "span_id", "level", "severity"}
+)  # fmt: skip
+
+
+def readable_entries(lines: list[str]) -> list[str]:
+    """Log lines as a person reads them: a JSON line becomes `level msg key=value ...`, and an
+    indented detail line is joined to the line it belongs to (`invalid configuration:` then
+    `  REDIS_URL: Invalid url`)."""
+    entries: list[str] = []
+    continued = 0
+    for line in lines:
+        if entries and continued < _MAX_CONTINUED and _CONTINUATION.match(line):
+            entries[-1] = f"{entries[-1]} {line.strip()}"
+            continued += 1
+            continue
+        continued = 0
+        entries.append(_readable(line))
+    return entries
+
+
+def _readable(line: str) -> str:
+    stripped = line.strip()
+    if not (stripped.startswith("{") and stripped.endswith("}")):
+        return line
+    try:
+        record = json.loads(stripped)
+    except ValueError:
+        return line
+    if not isinstance(record, dict):
+        return line
+    level = record.get("level") or record.get("severity")
+    parts = [str(level)] if isinstance(level, str) else []
+    for key in ("msg", "message", "error", "err", "exception"):
+        value = record.get(key)
+        if isinstance(value, dict):
+            value = value.get("message") or value.get("msg") or value.get("type")
+        if isinstance(value, str | int | float) and str(value):
+            parts.append(str(value))
+    for key, value in record.items():
+        if key in _JSON_NOISE or key in ("msg", "message", "error", "err", "exception"):
+            continue
+        if isinstance(value, str | int | float | bool) and len(str(value)) <= 200:
+            parts.append(f"{key}={value}")
+    return " ".join(parts)[:MAX_LINE_CHARS] or line
+
+
+def _names(entry: str, host: dict[str, Any]) -> bool:
+    lowered = entry.lower()
+    return any(str(host.get(k, "")).lower() in lowered for k in ("host", "address") if host.get(k))
+
+
+def _candidates(entry: str) -> list[tuple[str, str]]:
+    """(host, port) pairs an entry names, most specific pattern first."""
+    found_: list[tuple[str, str]] = []
+    for pattern in _HOST_PATTERNS:
+        for match in pattern.finditer(entry):
             host = match.group("host").strip(".").lower()
             port = match.groupdict().get("port") or ""
-            if host in _NOT_HOSTS or _TIMESTAMP_LIKE.search(host) or len(host) < 2 or port == "53":
+            if host in _NOT_HOSTS or _TIMESTAMP_LIKE.search(host) or len(host) < 2:
                 continue
-            counts[(host, port)] += 1
-            break
+            if port == "53" or (port.isdigit() and int(port) >= 32768):
+                continue  # the resolver, or a client's own ephemeral port
+            if (host, port) not in found_:
+                found_.append((host, port))
+    return found_
+
+
+def _hosts(entries: list[str], matches: list[int]) -> list[dict[str, Any]]:
+    """Hosts (and ports) the failing entries name, most often named first. An address that a
+    line just before names by host name is reported under that name."""
+    counts: Counter[tuple[str, str]] = Counter()
+    addresses: dict[tuple[str, str], str] = {}
+    for index in matches[-200:]:
+        candidates = _candidates(entries[index])
+        if not candidates:
+            continue
+        # A name with a port beats an address with a port, which beats a bare word ("cannot
+        # connect to postgres" names the technology, "10.0.0.7:5432" the endpoint).
+        ranked = sorted(
+            candidates, key=lambda c: (not c[1], bool(_IP.match(c[0])), candidates.index(c))
+        )
+        host, port = ranked[0]
+        if _IP.match(host) and port:
+            for before in range(index - 1, max(-1, index - 1 - _CONTEXT_LINES), -1):
+                nearby = [
+                    c for c in _candidates(entries[before]) if not _IP.match(c[0]) and c[1] == port
+                ]
+                if nearby:
+                    addresses[nearby[0]] = host
+                    host = nearby[0][0]
+                    break
+        counts[(host, port)] += 1
     merged: dict[str, dict[str, Any]] = {}
     for (host, port), count in counts.most_common():
         entry = merged.setdefault(host, {"host": host, "count": 0})
         entry["count"] += count
         if port and "port" not in entry:
             entry["port"] = int(port)
+        if (host, port) in addresses:
+            entry["address"] = addresses[(host, port)]
     return sorted(merged.values(), key=lambda e: -int(e["count"]))[:5]
 
 

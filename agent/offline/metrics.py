@@ -29,6 +29,7 @@ class Measure(StrEnum):
     MEMORY = "memory"
     LIMITS = "limits"
     RESTARTS = "restarts"
+    EXPORTER_UP = "exporter_up"
     TARGETS_UP = "up"
     VOLUME = "volume"
     NODE_CONDITION = "node_condition"
@@ -59,6 +60,7 @@ _MEASURES: tuple[tuple[re.Pattern[str], Measure], ...] = tuple(
         (r"container_memory_(?:working_set|rss|usage)", Measure.MEMORY),
         (r"kube_pod_container_resource_limits", Measure.LIMITS),
         (r"restarts_total", Measure.RESTARTS),
+        (r"\b[a-z][a-z0-9]{1,20}_up\b|\+_up\b", Measure.EXPORTER_UP),
         (r"(?:^|[^\w])up\s{0,3}(?:\{|==|$|\))", Measure.TARGETS_UP),
         (r"kubelet_volume_stats|node_filesystem", Measure.VOLUME),
         (r"kube_node_status_condition", Measure.NODE_CONDITION),
@@ -528,6 +530,61 @@ def _targets_up(
     ]
 
 
+# What an exporter's `<prefix>_up` metric watches (the exporters' own naming).
+EXPORTED: dict[str, str] = {
+    "pg": "PostgreSQL",
+    "postgres": "PostgreSQL",
+    "postgresql": "PostgreSQL",
+    "mysql": "MySQL",
+    "redis": "Redis",
+    "mongodb": "MongoDB",
+    "kafka": "Kafka",
+    "rabbitmq": "RabbitMQ",
+    "elasticsearch": "Elasticsearch",
+    "memcached": "Memcached",
+    "nats": "NATS",
+    "cassandra": "Cassandra",
+    "mssql": "SQL Server",
+    "oracledb": "Oracle",
+}
+
+
+def _exporter_up(
+    outcome: ToolOutcome, query: str, curves: list[Curve], scene: Scene
+) -> list[Finding]:
+    """`pg_up`, `redis_up`, ...: 0 means the exporter cannot reach what it watches."""
+    findings: list[Finding] = []
+    for series in curves[:10]:
+        name = series.labels.get("__name__", "")
+        prefix = name[: -len("_up")] if name.endswith("_up") else ""
+        technology = EXPORTED.get(prefix, prefix or "the")
+        facts = {**_curve_facts(series, query, scene), "technology": technology, "metric": name}
+        if series.recent < 0.5:
+            since = _since(series, scene)
+            findings.append(
+                found(
+                    outcome,
+                    "exporter_down",
+                    f"{name} is 0{since}: the {technology} exporter cannot reach its database",
+                    Category.DEPENDENCY_FAILURE,
+                    0.6,
+                    **facts,
+                )
+            )
+        else:
+            findings.append(
+                found(
+                    outcome,
+                    "exporter_up",
+                    f"{name} is 1: {technology} answers its exporter",
+                    None,
+                    0.0,
+                    **facts,
+                )
+            )
+    return findings
+
+
 def _cert_expiry(
     outcome: ToolOutcome, query: str, curves: list[Curve], scene: Scene
 ) -> list[Finding]:
@@ -705,6 +762,7 @@ _READERS = {
     Measure.MEMORY: _memory,
     Measure.LIMITS: _limits,
     Measure.RESTARTS: _restarts,
+    Measure.EXPORTER_UP: _exporter_up,
     Measure.TARGETS_UP: _targets_up,
     Measure.CERT_EXPIRY: _cert_expiry,
     Measure.VOLUME: _volume,

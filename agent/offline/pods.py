@@ -318,6 +318,17 @@ def _termination(
             **extra,
             **facts,
         )
+    if reason in ("Unknown", "ContainerStatusUnknown") or (code == 255 and not reason):
+        return found(
+            outcome,
+            "stopped_by_node",
+            f"{label} was stopped by its node or container runtime, not by itself: {ended} "
+            "(typical of a node reboot or a kubelet restart)",
+            None,
+            0.0,
+            **extra,
+            **facts,
+        )
     if code == 143:
         return found(
             outcome,
@@ -593,6 +604,8 @@ def _row_finding(outcome: ToolOutcome, row: dict[str, Any], scene: Scene) -> Fin
     not_ready = ready_now.isdigit() and total.isdigit() and int(ready_now) < int(total)
     if status not in ("Running", "Completed", "Succeeded") or (not_ready and status == "Running"):
         return found(outcome, "pod_not_ready_listed", describe, None, 0.0, symptom=True, **facts)
+    if recent_restart and last_reason in ("Unknown", "ContainerStatusUnknown") and not not_ready:
+        return None  # restarted with its node (a reboot), running and ready since
     if recent_restart:
         return found(outcome, "restarting_listed", describe, None, 0.0, symptom=True, **facts)
     return None

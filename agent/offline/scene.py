@@ -165,3 +165,38 @@ def number(value: Any) -> float | None:
     if result != result or result in (float("inf"), float("-inf")):
         return None
     return result
+
+
+# What usually listens on a port: lets a report say "the PostgreSQL database" for `:5432`.
+WELL_KNOWN_PORTS: dict[int, str] = {
+    5432: "PostgreSQL",
+    3306: "MySQL",
+    6379: "Redis",
+    27017: "MongoDB",
+    9092: "Kafka",
+    5672: "RabbitMQ",
+    9200: "Elasticsearch",
+    11211: "Memcached",
+    2181: "ZooKeeper",
+    4222: "NATS",
+    9042: "Cassandra",
+    1433: "SQL Server",
+    1521: "Oracle",
+    26257: "CockroachDB",
+    2379: "etcd",
+}
+_DATABASES = frozenset(
+    {"PostgreSQL", "MySQL", "MongoDB", "Cassandra", "SQL Server", "Oracle", "CockroachDB"}
+)
+
+
+def technology_of(port: object) -> str | None:
+    return WELL_KNOWN_PORTS.get(port) if isinstance(port, int) else None
+
+
+def dependency_noun(port: object) -> str:
+    """`the PostgreSQL database`, `the Redis`, or `the dependency`."""
+    technology = technology_of(port)
+    if technology is None:
+        return "the dependency"
+    return f"the {technology} database" if technology in _DATABASES else f"the {technology} service"

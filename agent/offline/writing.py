@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.offline.findings import Finding
-from agent.offline.scene import Scene, human_bytes, quantity
+from agent.offline.scene import Scene, dependency_noun, human_bytes, quantity
 from agent.offline.verdict import Verdict
 from agent.report import Category, Confidence, Diagnosis, Evidence
 
@@ -289,12 +289,35 @@ def _bad_config(story: Story) -> Draft:
     else:
         cause = _config_cause(story, lead)
         cited.append(lead)
-        if rollout and lead.kind not in ("rollout_config_points_at_bad_host",):
+        if _restart_only(rollout):
+            cause += (
+                f" {_rollout_sentence(rollout)} It changed nothing in the pod template "
+                "(a `rollout restart`), so the new pods read the current contents of their "
+                "ConfigMaps and Secrets."
+            )
+        elif rollout and lead.kind not in ("rollout_config_points_at_bad_host",):
             cause += f" {_rollout_sentence(rollout)}"
-        if lead.kind in ("rollout_config_points_at_bad_host", "new_revision_crashes") or rollout:
+        if lead.kind in ("rollout_config_points_at_bad_host", "new_revision_crashes") or (
+            rollout and not _restart_only(rollout)
+        ):
             remediation.append(f"kubectl -n {namespace} rollout undo {workload}")
         names = lead.facts.get("names") or []
-        if names:
+        config_source = next(
+            (
+                f
+                for f in story.findings
+                if f.kind == "configmap_keys" and names and names[0] in (f.facts.get("data") or {})
+            ),
+            None,
+        )
+        if config_source is not None:
+            remediation.append(
+                f"kubectl -n {config_source.about('namespace')} patch configmap "
+                f"{config_source.about('configmap')} "
+                f'--type merge -p \'{{"data":{{"{names[0]}":"<correct value>"}}}}\''
+            )
+            remediation.append(f"kubectl -n {namespace} rollout restart {workload}")
+        elif names:
             remediation.append(
                 f"kubectl -n {namespace} set env {workload} {names[0]}=<correct value>"
             )
@@ -332,14 +355,35 @@ def _config_cause(story: Story, lead: Finding) -> str:
         )
         names = lead.facts.get("names") or []
         named = f" ({', '.join(str(n) for n in names[:3])})" if names else ""
-        return (
+        cause = (
             f"The {_container_label(lead)}{exits} because of missing or invalid "
             f"configuration{named}: "
             f'"{_one_line(str(lead.facts.get("line", "")), 180)}".'
         )
+        for name in names[:2]:
+            source = _configured_value(story, str(name))
+            if source:
+                cause += f" {source}."
+        return cause
     if lead.kind in ("command_cannot_run", "container_cannot_start"):
         return f"{lead.statement}: the command, args or image entrypoint are wrong."
     return f"{lead.statement}."
+
+
+def _configured_value(story: Story, name: str) -> str | None:
+    """`ConfigMap ns/x sets REDIS_URL=...`, when a ConfigMap that was read holds the name."""
+    for finding in story.findings:
+        data = finding.facts.get("data") or {}
+        if finding.kind == "configmap_keys" and name in data:
+            return (
+                f"ConfigMap {finding.about('namespace')}/{finding.about('configmap')} sets "
+                f"{name}={_one_line(str(data[name]), 120)}"
+            )
+    return None
+
+
+def _restart_only(rollout: Finding | None) -> bool:
+    return rollout is not None and rollout.facts.get("change_kinds") == ["restart"]
 
 
 def _image_pull(story: Story) -> Draft:
@@ -638,10 +682,14 @@ def _changes_text(rollout: Finding) -> str:
 
 def _dependency(story: Story) -> Draft:
     scene = story.scene
-    lead = story.best("dependency_down", "dependency_missing") or story.lead()
+    lead = (
+        story.best("dependency_down", "dependency_missing", "exits_on_dependency_error")
+        or story.lead()
+    )
     assert lead is not None
     host = lead.about("host")
     port = lead.facts.get("port")
+    noun = dependency_noun(port)
     target = (
         f"{host}:{port}"
         if host and port
@@ -662,11 +710,21 @@ def _dependency(story: Story) -> Draft:
         if crash and crash.about("pod")
         else (lead.about("pod") or "The service") + " fails"
     )
+    address = lead.about("address")
+    shown = f"{target} ({address})" if address else target
     if lead.kind in ("dependency_down", "dependency_missing"):
         cause = (
-            f"{symptom[0].upper() + symptom[1:]} because the dependency it needs, {target}, is "
-            f"down: {_after_colon(lead.statement)}."
+            f"{symptom[0].upper() + symptom[1:]} because {noun} it needs, {shown}, is "
+            f"down or unreachable: {_clause(_after_colon(lead.statement))}."
         )
+    elif lead.kind == "exits_on_dependency_error":
+        cause = (
+            f"{symptom[0].upper() + symptom[1:]} because it cannot reach {noun} it needs, "
+            f"{shown}, and exits when it fails to connect."
+        )
+        exporter = story.best("exporter_down")
+        if exporter is not None:
+            cause += f" {_clause(exporter.statement)}."
     else:
         cause = (
             f"{symptom[0].upper() + symptom[1:]} because a dependency is failing: {lead.statement}."
@@ -727,6 +785,8 @@ def _dns(story: Story) -> Draft:
             "does not "
             f"resolve from {_container_label(lead)}."
         )
+        if lead.facts.get("dns_log"):
+            cause += f' The DNS pods exit with: "{_one_line(str(lead.facts["dns_log"]), 160)}".'
         cause += _first_line_of(lead)
     else:
         cause = (
@@ -828,10 +888,20 @@ def _disk(story: Story) -> Draft:
         ]
     else:
         where = f"Node {node}" if node else "The node"
-        cause = (
-            f"{where} is short of disk (node disk or ephemeral storage), so the kubelet evicts "
-            f"pods: {_clause(_after_colon(lead.statement))}."
-        )
+        pressure = story.best("node_disk_pressure", "node_disk_pressure_metric")
+        evicted = story.best("evicted", "evicted_disk")
+        cause = f"{where} ran short of disk (node disk or ephemeral storage)"
+        if pressure is not None:
+            cause += " and reports DiskPressure"
+        if evicted is not None and evicted.about("pod"):
+            owner = evicted.about("deployment") or evicted.about("statefulset")
+            cause += (
+                f"; the kubelet evicted pod {evicted.about('namespace')}/{evicted.about('pod')}"
+                + (f" of {owner}" if owner else "")
+                + f": {_eviction_reason(str(evicted.facts.get('message') or evicted.statement))}."
+            )
+        else:
+            cause += f": {_clause(_after_colon(lead.statement))}."
         remediation = [
             f"kubectl describe node {node or '<node>'}  # DiskPressure condition and eviction "
             "events",
@@ -845,6 +915,26 @@ def _disk(story: Story) -> Draft:
         remediation=remediation,
         next_checks=["Find what writes to local disk: logs, caches, emptyDir volumes."],
         cited=[lead],
+    )
+
+
+_EVICTION_USAGE = re.compile(
+    r"low on resource: (?P<resource>[\w-]{1,40})\..{0,200}?Container (?P<container>[\w.-]{1,63}) "
+    r"was using (?P<used>\d{1,20})(?P<unit>[KMG]i)?, request is (?P<request>[\w.]{1,20})"
+)
+
+
+def _eviction_reason(message: str) -> str:
+    """The kubelet's eviction message, said plainly: which resource, which container, how much."""
+    match = _EVICTION_USAGE.search(message)
+    if match is None:
+        return _clause(message)
+    used = quantity(match["used"] + (match["unit"] or ""))
+    amount = human_bytes(used) if used is not None else match["used"]
+    request = "no request" if match["request"] == "0" else f"a request of {match['request']}"
+    return (
+        f"the node was low on {match['resource']} and container {match['container']} was using "
+        f"{amount} of it with {request}"
     )
 
 
@@ -1083,10 +1173,11 @@ def _crash(story: Story) -> Draft:
     log = story.best("log_crash", "log_config_error", "log_missing_file")
     namespace, workload = _ns(crash, scene), _workload(crash, scene)
     code = crash.facts.get("exit_code")
+    looping = story.best("crash_looping", "crash_loop_listed", "crash_backoff") is not None
     cause = (
         f"The {_container_label(crash)} exits by itself"
         + (f" with exit code {code}" if code is not None else "")
-        + " and is restarted in a loop (CrashLoopBackOff)."
+        + (" and is restarted in a loop (CrashLoopBackOff)." if looping else ".")
     )
     if log:
         cause += (
