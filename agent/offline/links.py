@@ -90,7 +90,7 @@ class Links:
         named = _objects(finding)
         if not named:
             return 1.0
-        if any(self.is_linked(key, name) for key, name in named):
+        if self._linked(named):
             return 1.0
         namespace = finding.about("namespace")
         if namespace is None or self.scene.namespace is None or namespace == self.scene.namespace:
@@ -99,9 +99,21 @@ class Links:
             return UNLINKED_SAME_NAMESPACE
         return UNLINKED_ELSEWHERE
 
+    def _linked(self, named: list[tuple[str, str]]) -> bool:
+        """Whether a finding is about the incident: its main object (the first named: a pod
+        before its node) is linked, or it happened on the node the alert is about. Sharing a
+        node with the target does not make a pod part of the incident."""
+        key, name = named[0]
+        if self.is_linked(key, name):
+            return True
+        if all(k == "pod" for k, _ in named) and len(named) > 1:  # a list of pods
+            return any(self.is_linked(k, n) for k, n in named)
+        node = self.scene.target.node
+        return bool(node) and ("node", node) in named
+
     def _absorb(self, finding: Finding) -> None:
         named = _objects(finding)
-        if not named or not any(self.is_linked(key, name) for key, name in named):
+        if not named or not self._linked(named):
             return
         for key, name in named:
             self.objects.add((key, name))
@@ -123,11 +135,10 @@ class Links:
 
 
 def _objects(finding: Finding) -> list[tuple[str, str]]:
+    """The objects a finding names, its main object first (OBJECT_FACTS order)."""
     named = [(key, str(finding.facts[key])) for key in OBJECT_FACTS if finding.facts.get(key)]
-    for pod in finding.facts.get("pods") or []:
-        if isinstance(pod, str):
-            named.append(("pod", pod))
-    return named
+    listed = [("pod", pod) for pod in finding.facts.get("pods") or [] if isinstance(pod, str)]
+    return [*named, *listed] if named else listed
 
 
 def workload_names(pod: str) -> list[str]:

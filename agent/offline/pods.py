@@ -138,8 +138,19 @@ def _container_findings(
         "probes": _probes(container),
         "env_refs": items(container.get("env_refs")),
     }
-    findings: list[Finding] = []
     state = mapping(container.get("state"))
+    limits_text = ", ".join(f"{k} {v}" for k, v in limits.items()) or "none"
+    findings: list[Finding] = [
+        found(
+            outcome,
+            "container_context",
+            f"{label}: image {facts['image']}, limits {limits_text}, "
+            f"{state.get('state', 'unknown')}, {facts['restarts']} restarts",
+            None,
+            0.0,
+            **facts,
+        )
+    ]
     waiting = text(state.get("reason"), 80) if state.get("state") == "waiting" else ""
     message = " ".join(text(state.get("message"), 600).split())
     if waiting in IMAGE_PULL_REASONS:

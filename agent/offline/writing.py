@@ -1253,6 +1253,12 @@ def _unknown(story: Story) -> Draft:
             "the tools could not reach their backends "
             f"({_one_line(str(unreachable[0].facts.get('error')), 160)})"
         )
+    if scene.target.is_empty():
+        lacked = "no labels at all" if not scene.alert.labels else "no Kubernetes object"
+        parts.append(
+            f"the alert carries {lacked} (namespace, pod, deployment, node or PVC), so only "
+            "cluster-wide checks could run"
+        )
     possible = [(c, s) for c, s in story.verdict.considered if s >= 0.25][:2]
     cause = "; ".join(parts) + "."
     context = [story.context(kind) for kind in _UNKNOWN_CONTEXT]
