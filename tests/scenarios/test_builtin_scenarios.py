@@ -38,16 +38,21 @@ RUNBOOK_FOR = {
     "checkout-coredns-loop": "HighErrorRate",
     "checkout-oom": "KubePodCrashLooping",
     "fulfillment-api-rollout-blocked-by-quota": "KubeDeploymentReplicasMismatch",
+    "inventory-target-down-unexplained": "TargetDown",
+    "invoicing-tax-engine-cert-expired": "HighErrorRate",
     "k8s-worker-07-not-ready": "KubeNodeNotReady",
     "kafka-scale-up-pvc-pending": "KubePodNotReady",
     "notification-worker-bad-redis-url": "KubePodCrashLooping",
     "orders-missing-config-key": "KubeDeploymentRolloutStuck",
     "pricing-api-rollout-500s": "HighErrorRate",
     "product-catalog-liveness-kills-slow-start": "KubePodCrashLooping",
+    "recommendations-rollout-cpu-throttled": "HighLatency",
     "report-builder-insufficient-cpu": "KubePodNotReady",
     "report-renderer-fills-node-disk": "default",
     "search-hpa-maxed-healthy": "default",
     "settlement-consumer-nil-pointer-panic": "KubePodCrashLooping",
+    "shipping-quotes-carrier-api-503": "HighErrorRate",
+    "storefront-web-mismatch-resolved": "KubeDeploymentReplicasMismatch",
 }
 
 # Categories whose root cause names no mechanism or culprit, so their answer key may be empty.
@@ -94,6 +99,29 @@ def key(obj: dict[str, Any]) -> tuple[str, str, str]:
 
 def pods_of(objects: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     return (obj for obj in objects if obj["kind"] == "Pod")
+
+
+def category_of(name: str) -> str:
+    expect = scenario_named(name).expect
+    assert expect is not None, f"{name} has no answer key"
+    return expect.category
+
+
+def test_the_set_covers_every_category_of_the_vocabulary() -> None:
+    categories = [category_of(name) for name in SCENARIOS]
+    assert set(categories) == {c.value for c in Category}
+    assert categories.count(Category.NO_ISSUE) >= 2, "a healthy world and a resolved alert"
+    assert len(SCENARIOS) >= 18
+
+
+def test_the_readme_names_at_least_three_misleading_scenarios_and_why() -> None:
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in README.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `")
+    ]
+    assert all(len(row) == 4 for row in rows)
+    assert sum(1 for row in rows if row[3]) >= 3
 
 
 def test_every_builtin_scenario_has_a_runbook_row_and_a_readme_row() -> None:
