@@ -401,6 +401,73 @@ def _config_points_at(
     )
 
 
+def errors_follow_dependency(board: Board) -> list[Finding]:
+    """The service's own errors rose when its calls to a dependency started failing: the
+    dependency is the cause. Its client metrics say so most directly; its logs do too."""
+    jumps = [f for f in board.kinds("error_rate_jump", "error_rate_high", "latency_jump")]
+    if not jumps:
+        return []
+    jump = jumps[0]
+    began = parse_time(jump.facts.get("changed_at"))
+    up_hosts = {f.about("host") for f in board.kinds("dependency_up", "dependency_calls_ok")}
+    derived: list[Finding] = []
+    for failing in board.kinds("dependency_errors"):
+        host = failing.about("host")
+        started = parse_time(failing.facts.get("changed_at"))
+        aligned = began is None or started is None or abs((began - started).total_seconds()) <= 600
+        if not host or not aligned:
+            continue
+        derived.append(
+            derive(
+                failing,
+                "errors_follow_dependency",
+                f"{_clause(jump.statement)}, together with failing calls to {host}: "
+                f"{failing.statement}",
+                Category.DEPENDENCY_FAILURE,
+                0.85,
+                dependency=host,
+                line=_line_naming(board, host),
+                service_errors=jump.statement,
+                dependency_errors=failing.statement,
+            )
+        )
+    if derived:
+        return derived[:1]
+    for log in board.kinds("log_upstream_errors", "log_connection_failed"):
+        host = log.about("host")
+        if not host or host in up_hosts or board.links.relevance(log) < 1.0:
+            continue
+        if log.facts.get("previous") or int(log.facts.get("count") or 0) < 2:
+            continue
+        return [
+            derive(
+                log,
+                "errors_follow_dependency",
+                f"{_clause(jump.statement)}, while the service's logs show calls to {host} "
+                f"failing {log.facts.get('count')} times",
+                Category.DEPENDENCY_FAILURE,
+                0.65,
+                dependency=host,
+                service_errors=jump.statement,
+                dependency_errors=(
+                    f"its logs show calls to {host} failing {log.facts.get('count')} times"
+                ),
+            )
+        ]
+    return []
+
+
+def _line_naming(board: Board, host: str) -> str | None:
+    for log in board.kinds("log_upstream_errors", "log_connection_failed", "log_dns_failure"):
+        if log.about("host") == host or host in str(log.facts.get("line", "")):
+            return str(log.facts.get("line"))
+    return None
+
+
+def _clause(text: str) -> str:
+    return " ".join(text.split()).rstrip(" .")
+
+
 def exits_on_dependency_error(board: Board) -> list[Finding]:
     """A container that exits right after its logs fail to reach a dependency exits because of
     it, unless that dependency was seen up."""
@@ -864,6 +931,7 @@ CORRELATIONS: tuple[Callable[[Board], list[Finding]], ...] = (
     rollout_added_reference,
     dependencies,
     exits_on_dependency_error,
+    errors_follow_dependency,
     cluster_dns,
     memory_against_limit,
     cpu_against_limit,

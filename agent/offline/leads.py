@@ -14,7 +14,7 @@ from agent.casefile import CaseFile
 from agent.offline.analysis import Analysis, tool_function
 from agent.offline.findings import Finding
 from agent.offline.links import service_ref, workload_names
-from agent.offline.metrics import Measure, measure_of
+from agent.offline.metrics import TARGET_LABELS, Measure, measure_of
 from agent.report import Category
 from agent.tooling import ToolOutcome, ToolStatus, call_key
 
@@ -814,7 +814,8 @@ def _discovered_metric_leads(case: CaseFile, outcomes: Sequence[ToolOutcome]) ->
         for labels in (outcome.structured or {}).get("series") or []:
             if isinstance(labels, dict) and labels.get("__name__"):
                 found.setdefault(str(labels["__name__"]), labels)
-        for metric, labels in list(found.items())[:4]:
+        ordered = sorted(found.items(), key=lambda item: "client" not in item[0])
+        for metric, labels in ordered[:4]:
             matchers = [f'namespace="{namespace}"'] if namespace else []
             if service and labels.get("service") == service:
                 matchers.append(f'service="{service}"')
@@ -822,11 +823,10 @@ def _discovered_metric_leads(case: CaseFile, outcomes: Sequence[ToolOutcome]) ->
             if metric.endswith("_bucket"):
                 query = f"histogram_quantile(0.99, sum by (le) (rate({metric}{{{selector}}}[5m])))"
             elif metric.endswith(("_total", "_count")):
-                by = (
-                    " by (code)"
-                    if "code" in labels
-                    else (" by (status)" if "status" in labels else "")
-                )
+                # A client metric is broken down by the dependency it calls as well.
+                code = [str(g) for g in ("code", "status") if g in labels][:1]
+                grouping = code + [t for t in TARGET_LABELS if t in labels][:1]
+                by = f" by ({', '.join(grouping)})" if grouping else ""
                 query = f"sum{by} (rate({metric}{{{selector}}}[5m]))"
             else:
                 query = f"max({metric}{{{selector}}})"

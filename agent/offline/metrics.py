@@ -234,7 +234,17 @@ def _latency(outcome: ToolOutcome, query: str, curves: list[Curve], scene: Scene
     ]
 
 
+# Outgoing calls (a client's view of its dependencies), and the labels that name the other end.
+_CLIENT_METRIC = re.compile(r"client|outbound|egress|upstream", re.IGNORECASE)
+TARGET_LABELS = (
+    "client_name", "upstream", "target", "peer", "host", "server_address", "net_peer_name",
+    "destination_service", "destination", "remote", "authority", "service_name",
+)  # fmt: skip
+
+
 def _errors(outcome: ToolOutcome, query: str, curves: list[Curve], scene: Scene) -> list[Finding]:
+    if _CLIENT_METRIC.search(query):
+        return _client_errors(outcome, query, curves, scene)
     by_code = [c for c in curves if any(label in c.labels for label in _ERROR_LABELS)]
     if by_code and any(not _is_error(c) for c in by_code):
         ratio = _error_ratio(by_code)
@@ -272,6 +282,52 @@ def _errors(outcome: ToolOutcome, query: str, curves: list[Curve], scene: Scene)
             **facts,
         )
     ]
+
+
+def _client_errors(
+    outcome: ToolOutcome, query: str, curves: list[Curve], scene: Scene
+) -> list[Finding]:
+    """Errors of calls the service makes: per dependency when the series name the other end."""
+    groups: dict[str, list[Curve]] = {}
+    for series in curves:
+        target = next((series.labels[k] for k in TARGET_LABELS if series.labels.get(k)), "")
+        groups.setdefault(target, []).append(series)
+    findings: list[Finding] = []
+    for target, members in groups.items():
+        by_code = [c for c in members if any(label in c.labels for label in _ERROR_LABELS)]
+        ratio = (
+            _error_ratio(by_code) if by_code and any(not _is_error(c) for c in by_code) else None
+        )
+        if ratio is None:
+            continue
+        facts = _curve_facts(ratio, query, scene, baseline=ratio.baseline, recent=ratio.recent)
+        who = f"Calls to {target}" if target else "Calls to the service's dependencies"
+        if target:
+            facts["host"] = target
+        if ratio.recent >= 0.05 and ratio.recent >= 3 * ratio.baseline + 0.005:
+            findings.append(
+                found(
+                    outcome,
+                    "dependency_errors",
+                    f"{who} fail: {_percent(ratio.recent)} answer 5xx (was "
+                    f"{_percent(ratio.baseline)})" + _since(ratio, scene),
+                    Category.DEPENDENCY_FAILURE,
+                    0.6 if target else 0.5,
+                    **facts,
+                )
+            )
+        else:
+            findings.append(
+                found(
+                    outcome,
+                    "dependency_calls_ok",
+                    f"{who} succeed: {_percent(ratio.recent)} answer 5xx",
+                    None,
+                    0.0,
+                    **facts,
+                )
+            )
+    return findings
 
 
 def _ratio_findings(

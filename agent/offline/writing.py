@@ -683,7 +683,13 @@ def _changes_text(rollout: Finding) -> str:
 def _dependency(story: Story) -> Draft:
     scene = story.scene
     lead = (
-        story.best("dependency_down", "dependency_missing", "exits_on_dependency_error")
+        story.best(
+            "dependency_down",
+            "dependency_missing",
+            "errors_follow_dependency",
+            "exits_on_dependency_error",
+            "dependency_errors",
+        )
         or story.lead()
     )
     assert lead is not None
@@ -725,6 +731,21 @@ def _dependency(story: Story) -> Draft:
         exporter = story.best("exporter_down")
         if exporter is not None:
             cause += f" {_clause(exporter.statement)}."
+    elif lead.kind in ("errors_follow_dependency", "dependency_errors"):
+        dependency = lead.about("dependency") or lead.about("host") or dependency
+        service = scene.target.service or scene.target.deployment or "The service"
+        own = lead.facts.get("service_errors")
+        theirs = lead.facts.get("dependency_errors")
+        if own and theirs:
+            cause = (
+                f"{service} fails because a dependency it calls, {dependency}, is failing: "
+                f"{_clause(str(theirs))}; {_lower_first(_clause(str(own)))} at the same time."
+            )
+        else:
+            cause = (
+                f"{service} fails because a dependency it calls, {dependency}, is failing: "
+                f"{_clause(lead.statement)}."
+            )
     else:
         cause = (
             f"{symptom[0].upper() + symptom[1:]} because a dependency is failing: {lead.statement}."
@@ -1371,6 +1392,10 @@ def _raised(limit: str | None, factor: float) -> str:
     if limit.endswith(("i", "k", "M", "G", "T")) or value > 1024:
         return human_bytes(value * factor).replace(".0", "")
     return f"{value * factor:g}"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
 def _clause(text: str) -> str:
