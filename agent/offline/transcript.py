@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import ValidationError
 
+from agent.prompt import asked_question
 from agent.reasoner import SUBMIT_REPORT
 from agent.report import Diagnosis
 from agent.tooling import ToolOutcome, call_key, content_text
-
-FOLLOW_UP_PREFIX = "Follow-up question from the team:"
 
 
 @dataclass
@@ -56,9 +55,9 @@ class Transcript:
                     )
                 transcript.outcomes.append(outcome)
             elif isinstance(message, HumanMessage):
-                text = content_text(message.content).strip()
-                if text.startswith(FOLLOW_UP_PREFIX):
-                    transcript.question = text[len(FOLLOW_UP_PREFIX) :].strip()
+                question = asked_question(content_text(message.content).strip())
+                if question is not None:
+                    transcript.question = question
         return transcript
 
     @property
