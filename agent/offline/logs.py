@@ -88,7 +88,8 @@ LOG_RULES: tuple[LogRule, ...] = (
         r"|Communications link failure|Unable to acquire JDBC Connection|failed to connect"
         r"|unable to connect|cannot connect|Connection closed by foreign host|broken pipe"
         r"|context deadline exceeded|dial tcp|Unable to open connection|connect ECONN"
-        r"|is the server running|MaxRetriesExceeded|Max retries exceeded|ServiceUnavailable",
+        r"|is the server running|MaxRetriesExceeded|Max retries exceeded|ServiceUnavailable"
+        r"|connection (?:to|with) [\w.:\[\]/-]{1,260} (?:was )?(?:refused|reset|timed out)",
         Category.DEPENDENCY_FAILURE,
         0.5,
         "failing connections to a dependency",

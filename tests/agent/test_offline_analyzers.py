@@ -410,6 +410,20 @@ def test_connection_refused_names_the_dependency_host_and_port() -> None:
     assert (failed.facts["host"], failed.facts["port"]) == ("postgres", 5432)
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ERROR connection to db.billing.svc:5432 refused",
+        "WARN connection with db.billing.svc:5432 was reset",
+        "error: connection to db.billing.svc:5432 timed out after 5s",
+    ],
+)
+def test_connection_failures_worded_around_the_host_are_recognised(line: str) -> None:
+    failed = logs(f"INFO starting\n{line}\nINFO exiting with status 1\n")["log_connection_failed"]
+    assert failed.category is Category.DEPENDENCY_FAILURE
+    assert (failed.facts["host"], failed.facts["port"]) == ("db.billing.svc", 5432)
+
+
 def test_an_address_is_named_by_the_host_a_line_just_before_mentions() -> None:
     found = logs(
         '{"level":"info","msg":"checking database","host":"db.pay.svc.cluster.local",'
