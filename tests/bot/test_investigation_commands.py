@@ -18,7 +18,14 @@ DEV_SCENARIOS = Path(__file__).parents[1] / "fixtures" / "scenarios"
 @pytest.fixture(autouse=True)
 def no_ambient_backends(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing from the machine running the tests: no real cluster, Prometheus or config."""
-    for name in ("KUBECONFIG", "PROMETHEUS_URL", "SRE_AGENT_CONFIG", "KUBERNETES_SERVICE_HOST"):
+    for name in (
+        "KUBECONFIG",
+        "PROMETHEUS_URL",
+        "SRE_AGENT_CONFIG",
+        "KUBERNETES_SERVICE_HOST",
+        "OPENAI_API_KEY",
+        "AZURE_OPENAI_API_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -82,6 +89,16 @@ def test_demo_shows_progress_then_the_report(capsys: pytest.CaptureFixture[str])
     assert "Category: oom_killed" in out
     assert "kubectl -n shop set resources deployment/checkout -c app --limits=memory=" in out
     assert "\x1b[" not in out  # no colour when stdout is not a terminal
+
+
+def test_without_an_llm_key_the_cli_says_once_that_the_offline_reasoner_answers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("No LLM configured") == 1
+    assert "offline reasoner" in captured.err
+    assert json.loads(captured.out)["report"]["reasoner"] == "offline"
 
 
 def test_demo_json_is_one_document_with_iterations_built_from_events(
