@@ -51,19 +51,23 @@ class Outcome:
 
 
 def cli_settings(config: str | None) -> Settings:
-    """Settings for a command-line run: always a fresh investigation (no deduplication).
-    Says once, on stderr, when investigations will not use an LLM as configured."""
+    """Settings for a command-line run: always a fresh investigation (no deduplication)."""
     from bot.cli import BadInput
-    from bot.llm import reasoner_notice
     from bot.settings import ConfigError, load_settings
 
     try:
-        settings = load_settings(config, dedup_window_s=0)
+        return load_settings(config, dedup_window_s=0)
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
+
+
+def announce_reasoner(settings: Settings) -> None:
+    """Say once, on stderr, when investigations will not use an LLM as configured. Called when
+    the input is known good, so a bad-input exit stays one line."""
+    from bot.llm import reasoner_notice
+
     if notice := reasoner_notice(settings):
         print(notice, file=sys.stderr)
-    return settings
 
 
 def load_scenario_or_exit(name_or_path: str | Path) -> Scenario:

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
 
     from bot.commands._investigation import (
+        announce_reasoner,
         cli_settings,
         finish,
         investigate,
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = cli_settings(args.config)
     scenario = load_scenario_or_exit(args.scenario)
+    announce_reasoner(settings)
     renderer = None if args.json else terminal_renderer()
     with tempfile.TemporaryDirectory(prefix="sre-agent-demo-") as directory:
         outcome = asyncio.run(

@@ -47,10 +47,11 @@ class Score:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.commands._investigation import cli_settings
+    from bot.commands._investigation import announce_reasoner, cli_settings
 
     settings = cli_settings(args.config)
     scenarios = [(path, _checked(path)) for path in scenario_files(args.paths)]
+    announce_reasoner(settings)
     scores = asyncio.run(_evaluate(settings, scenarios, progress=not args.json))
     if args.json:
         import json

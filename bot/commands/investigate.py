@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.commands._investigation import (
+        announce_reasoner,
         cli_settings,
         finish,
         investigate,
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     settings = cli_settings(args.config)
     alert, remarks = read_alert(args.alert, args.text)
     scenario = load_scenario_or_exit(args.sandbox) if args.sandbox else None
+    announce_reasoner(settings)
     for remark in remarks:
         print(f"sre-agent: {remark}", file=sys.stderr)
     renderer = None if args.json else terminal_renderer()
