@@ -22,13 +22,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool
 
 from agent.alert import Alert
 from agent.events import Finished
 from agent.investigation import Investigation
 from agent.limits import Limits
 from agent.reasoner import SUBMIT_REPORT
+from mcp_bridge.langchain_tool import McpTool
 
 TOOL_TURNS = 6
 CALLS_PER_TURN = 3
@@ -80,6 +81,11 @@ class ScriptedReasoner:
         return self._turns.pop(0)
 
 
+# The MCP bridge's own tool class with a JSON-schema dict for arguments, as the toolbox builds
+# them (minus the MCP session, so the bench measures the loop, not the transport).
+TOOL_SCHEMA = {"type": "object", "properties": {"turn": {"type": "integer"}}, "required": ["turn"]}
+
+
 def tools(sleep_s: float = 0.0) -> list[BaseTool]:
     def make(name: str) -> BaseTool:
         async def run(turn: int) -> tuple[str, dict[str, Any]]:
@@ -88,8 +94,12 @@ def tools(sleep_s: float = 0.0) -> list[BaseTool]:
             structured = {"turn": turn, "items": list(range(20))}
             return json.dumps(structured), {"status": "success", "structured": structured}
 
-        return StructuredTool.from_function(
-            coroutine=run, name=name, description=name, response_format="content_and_artifact"
+        return McpTool(
+            name=name,
+            description=name,
+            args_schema=TOOL_SCHEMA,
+            coroutine=run,
+            response_format="content_and_artifact",
         )
 
     return [make(f"tool_{n}") for n in range(CALLS_PER_TURN)]
