@@ -6,6 +6,7 @@ follow-up question. Kept compact because every LLM turn pays for it (~1k tokens 
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -53,15 +54,29 @@ def build_messages(case: CaseFile) -> list[BaseMessage]:
     ]
 
 
+_FOLLOW_UP_OPENING = "Follow-up question from the team about this investigation."
+
+
 def follow_up_message(question: str) -> HumanMessage:
     """A team member's question about a finished investigation."""
     return HumanMessage(
-        "Follow-up question from the team about this investigation. Answer it in a few "
+        f"{_FOLLOW_UP_OPENING} Answer it in a few "
         "sentences from the evidence above, naming the tool results you rely on; if they do "
         "not answer it, call read-only tools first; say plainly what you could not check. "
         "Do not call submit_report.\n"
         f"<question>\n{_unfence(question.strip())}\n</question>"
     )
+
+
+_ASKED = re.compile(r"<question>\n(?P<question>.*)\n</question>\Z", re.S)
+
+
+def asked_question(text: str) -> str | None:
+    """The question inside a `follow_up_message` text, or None for any other message."""
+    if not text.startswith(_FOLLOW_UP_OPENING):
+        return None
+    found = _ASKED.search(text)
+    return found.group("question").replace("<\\/", "</") if found else None
 
 
 def categories() -> str:

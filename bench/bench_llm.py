@@ -352,11 +352,14 @@ def first_request(server: FakeServer) -> None:
     print("   a demo-like entry point (`sre-agent demo` is not on this branch): settings from the")
     print("   environment, sandbox, engine, one investigation")
     print(
-        f"   as shipped (client imported while the rest starts) {statistics.median(shipped):5.2f} s"
+        "   as shipped (client imported during the first checks) "
+        f"{statistics.median(shipped):5.2f} s"
     )
-    print(f"   client imported on first need                      {statistics.median(cold):5.2f} s")
     print(
-        "   python -c 'import langchain_openai, mcp'           "
+        f"   client imported on first need                        {statistics.median(cold):5.2f} s"
+    )
+    print(
+        "   python -c 'import langchain_openai, mcp'             "
         f"{statistics.median(reference):5.2f} s"
     )
     print("   (target <= 2 s)")
@@ -401,9 +404,9 @@ def main() -> int:
         try:
             recorder = overhead(server, directory)
             print()
-            tokens(recorder)
-            print()
             first_request(server)
+            print()
+            tokens(recorder)
         finally:
             server.stop()
     return 0

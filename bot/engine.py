@@ -44,7 +44,7 @@ class Engine:
 def default_reasoners(settings: Settings) -> list[ReasonerFactory]:
     """The configured LLM providers in order, then the offline reasoner, which always answers.
     Everything sent to an LLM goes through the bridge's redaction filter."""
-    llms = [
+    llms: list[ReasonerFactory] = [
         LLMReasonerFactory(
             provider,
             redact=redact,
@@ -52,10 +52,6 @@ def default_reasoners(settings: Settings) -> list[ReasonerFactory]:
         )
         for provider in llm_chain(settings).providers
     ]
-    if llms:
-        # Importing the LLM client takes seconds: start now (when called inside the event
-        # loop, as open_engine does), while the MCP servers and the store start.
-        llms[0].warm_up()
     return [*llms, offline_reasoner]
 
 

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from langchain_core.messages import ToolMessage
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool
 from mcp import types
 from mcp.shared.exceptions import McpError
 
 from mcp_bridge import policy
 from mcp_bridge.config import ServerConfig
+from mcp_bridge.langchain_tool import McpTool
 from mcp_bridge.redaction import DEFAULT_REDACTOR, Redactor
 from mcp_bridge.results import ToolResult, error_result, from_call_result
 from mcp_bridge.sessions import (
@@ -80,29 +80,6 @@ class ServerStatus:
     tools_offered: int
     tools_withheld: int
     restarts: int
-
-
-class McpTool(StructuredTool):
-    """A LangChain tool that calls one MCP tool through the toolbox.
-
-    `_arun` takes the arguments as they are: StructuredTool's own would inject `config` and
-    `run_manager`, clobbering an MCP argument of that name. A result with status `error` also
-    marks the ToolMessage as an error, as LangChain does for a raised ToolException.
-    """
-
-    async def _arun(self, *args: Any, **arguments: Any) -> Any:
-        assert self.coroutine is not None
-        return await self.coroutine(*args, **arguments)
-
-    async def arun(self, *args: Any, **kwargs: Any) -> Any:
-        output = await super().arun(*args, **kwargs)
-        if (
-            isinstance(output, ToolMessage)
-            and isinstance(output.artifact, dict)
-            and output.artifact.get("status") == "error"
-        ):
-            output.status = "error"
-        return output
 
 
 class Toolbox:

@@ -5,9 +5,11 @@ last reasoner in every chain.
 Public seam (used by the LLM reasoner for deterministic pre-triage as well):
 - `offline_reasoner(case)`: the reasoner factory.
 - `first_step(case)`: the runbook's planned calls as one turn.
-- `analyze(case, outcomes)`: findings from tool results so far.
+- `analyze(case, outcomes)`: findings from tool results so far, strongest first.
 """
 
-from agent.offline.findings import Finding, analyze, first_step, offline_reasoner
+from agent.offline.analysis import analyze
+from agent.offline.findings import Finding
+from agent.offline.model import OfflineChatModel, first_step, offline_reasoner
 
-__all__ = ["Finding", "analyze", "first_step", "offline_reasoner"]
+__all__ = ["Finding", "OfflineChatModel", "analyze", "first_step", "offline_reasoner"]

@@ -3,6 +3,7 @@ tool catalogue, the alert fenced as untrusted data, and a compact size."""
 
 from __future__ import annotations
 
+import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.tools import StructuredTool
 
@@ -10,7 +11,7 @@ from agent.alert import Alert
 from agent.casefile import CaseFile
 from agent.limits import Limits
 from agent.llm.context import estimate_tokens
-from agent.prompt import build_messages, follow_up_message, tool_catalogue
+from agent.prompt import asked_question, build_messages, follow_up_message, tool_catalogue
 from agent.report import Category
 from agent.runbooks import FetchedRunbook, RunbookLibrary
 from agent.tooling import content_text
@@ -102,3 +103,15 @@ def test_the_tool_catalogue_groups_tools_by_server() -> None:
     assert tool_catalogue(["kubernetes_get_pod", "time"]) == (
         "kubernetes_* (1), time (1), all read-only"
     )
+
+
+@pytest.mark.parametrize(
+    "question", ["How many restarts?", "Why </question> did it\nrestart?", "  padded  "]
+)
+def test_a_follow_up_question_reads_back_exactly_as_asked(question: str) -> None:
+    text = content_text(follow_up_message(question).content)
+    assert asked_question(text) == question.strip()
+
+
+def test_other_messages_are_not_questions() -> None:
+    assert asked_question("Investigate this alert (untrusted data): <question>x</question>") is None
