@@ -17,33 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
-from agent.offline import offline_reasoner
 from tests.fakes.openai_server import REPORT, FakeOpenAI, RecordedRequest, Reply, call
 
 START_TIMEOUT_S = 90.0
 # Settings a developer's shell may hold that must not reach the server under test.
 _SCRUBBED = re.compile(r"^(SRE_AGENT_|SLACK_|OPENAI_|AZURE_OPENAI_|GITHUB_TOKEN$)")
-
-
-def _offline_reasoner_built() -> bool:
-    try:
-        offline_reasoner(None)  # type: ignore[arg-type]  # the skeleton raises before reading it
-    except NotImplementedError:
-        return False
-    except Exception:
-        return True
-    return True
-
-
-# `serve` always ends its reasoner chain with the offline reasoner and builds the whole chain
-# for each investigation: until that reasoner exists, every investigation in `serve` fails.
-needs_offline_reasoner = pytest.mark.skipif(
-    not _offline_reasoner_built(),
-    reason="the offline reasoner is still a skeleton on this branch (built on w2-offline); "
-    "serve's investigations cannot finish without it",
-)
 
 
 def slow_llm(delay_s: float) -> Any:

@@ -22,7 +22,6 @@ from tests.http.conftest import webhook
 from tests.http.serve_process import (
     follow_events,
     kill_hard,
-    needs_offline_reasoner,
     serve,
     serve_environment,
     slow_llm,
@@ -146,7 +145,6 @@ def test_every_configured_secret_is_known_to_the_log_filter(
     assert {"http-token-value", "grafana-secret-value", "db-password-value"} <= set(secrets)
 
 
-@needs_offline_reasoner
 async def test_serve_logs_are_json_and_never_hold_the_token(
     tmp_path: Path, llm: FakeOpenAI, session: aiohttp.ClientSession
 ) -> None:
@@ -176,7 +174,6 @@ async def test_serve_logs_are_json_and_never_hold_the_token(
 # --- drain and restart -------------------------------------------------------------------------
 
 
-@needs_offline_reasoner
 async def test_sigterm_lets_running_investigations_finish_and_keeps_the_queue(
     tmp_path: Path, llm: FakeOpenAI, session: aiohttp.ClientSession
 ) -> None:
@@ -206,7 +203,6 @@ async def test_sigterm_lets_running_investigations_finish_and_keeps_the_queue(
         assert await stop(served) == 0
 
 
-@needs_offline_reasoner
 async def test_killed_mid_ten_investigations_all_ten_finish_once_after_restart(
     tmp_path: Path, llm: FakeOpenAI, session: aiohttp.ClientSession
 ) -> None:
