@@ -174,7 +174,8 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     numeric = logging.getLevelName(level.upper())
-    for name in ("sre_agent", *LOGGERS):
+    # The MCP bridge names its loggers after its modules (servers' stderr is mcp_bridge.server.*).
+    for name in ("sre_agent", *LOGGERS, "mcp_bridge"):
         logging.getLogger(name).setLevel(numeric)
     for name in _CHATTY:
         logging.getLogger(name).setLevel(max(logging.WARNING, numeric))

@@ -1,5 +1,6 @@
 """Turns the service's events into Prometheus metrics (tool calls by MCP server, durations, LLM
-tokens, outcomes by category and reasoner), and reads the store's counts at scrape time."""
+tokens, outcomes by category and reasoner) and into log lines (every tool call on
+`sre_agent.mcp`, every ending on `sre_agent.app`), and reads the store's counts at scrape time."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.metrics import Metrics
 from mcp_bridge.toolbox import Toolbox
 
 log = logging.getLogger("sre_agent.app")
+mcp_log = logging.getLogger("sre_agent.mcp")
 
 # Tools no server offers (a name a model made up, `submit_report`) share one label value, so a
 # model cannot grow the metric's label set without bound.
@@ -75,12 +77,49 @@ class MetricsRecorder:
             if usage.output_tokens:
                 self._metrics.llm_tokens.labels(usage.reasoner, "output").inc(usage.output_tokens)
 
+    def log(self, event: Event) -> None:
+        """One line per tool call and per ending, with the investigation's id."""
+        about = {"investigation_id": event.investigation_id}
+        if isinstance(event, ToolFinished):
+            mcp_log.info(
+                "%s: %s in %.0f ms",
+                event.tool,
+                event.status.value,
+                event.duration_ms,
+                extra={
+                    **about,
+                    "tool": event.tool,
+                    "server": self.server_of(event.tool),
+                    "status": event.status.value,
+                    "duration_ms": round(event.duration_ms, 1),
+                    "iteration": event.iteration,
+                    "truncated": event.truncated,
+                },
+            )
+        elif isinstance(event, Finished):
+            log.info(
+                "finished: %s (%s confidence) by %s",
+                event.report.category.value,
+                event.report.confidence.value,
+                event.report.reasoner,
+                extra={
+                    **about,
+                    "category": event.report.category.value,
+                    "iterations": event.stats.iterations,
+                    "tool_calls": event.stats.tool_calls,
+                    "duration_s": round(event.stats.duration_s, 2),
+                },
+            )
+        elif isinstance(event, Failed):
+            log.warning("failed: %s", event.error, extra=about)
+
     async def _record_all(self, subscription: Subscription) -> None:
         async for stored in subscription:
             try:
                 self.record(stored.event)
-            except Exception:  # a metric must never stop the recording of the next event
-                log.exception("could not record metrics for a %s event", stored.event.type)
+                self.log(stored.event)
+            except Exception:  # one event must never stop the recording of the next
+                log.exception("could not record a %s event", stored.event.type)
 
 
 async def refresh_store_gauges(engine: Engine, metrics: Metrics) -> None:

@@ -3,6 +3,7 @@ turns investigation events into metrics (against the sandbox's real MCP servers)
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -95,8 +96,9 @@ def pod_then_guess(case: CaseFile) -> list[AIMessage]:
 
 
 async def test_recorder_counts_tool_calls_by_server_and_outcomes_by_category(
-    sandbox: Sandbox, tmp_path: Path
+    sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="sre_agent")
     metrics = Metrics()
     async with open_engine(
         load_settings(),
@@ -117,6 +119,15 @@ async def test_recorder_counts_tool_calls_by_server_and_outcomes_by_category(
     key = (("category", "oom_killed"), ("reasoner", "scripted"))
     assert seen[("sre_agent_investigations_finished_total", key)] == 1
     assert seen[("sre_agent_investigation_duration_seconds_count", ())] == 1
+    # The same events as log lines: each tool call on the MCP logger, the ending on the app's.
+    calls = [r for r in caplog.records if r.name == "sre_agent.mcp"]
+    assert {(vars(r)["tool"], vars(r)["server"]) for r in calls} == {
+        ("kubernetes_get_pod", "kubernetes"),
+        ("made_up_tool", "unknown"),
+    }
+    assert {vars(r)["investigation_id"] for r in calls} == {admission.record.id}
+    (ending,) = [r for r in caplog.records if r.getMessage().startswith("finished: oom_killed")]
+    assert vars(ending)["investigation_id"] == admission.record.id
 
 
 def test_recorder_counts_tokens_failures_and_answers() -> None:

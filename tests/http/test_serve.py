@@ -130,6 +130,7 @@ async def test_slack_tokens_without_the_slack_bot_serve_http_only(
         pytest.skip(f"this build's settings have no Slack tokens: {exc}")
     if getattr(settings, "slack_bot_token", None) is None:
         pytest.skip("this build's settings have no Slack tokens")
+    # No engine: the Slack bot is never started on this path.
     bot, state = await _start_slack(None, settings, Metrics())  # type: ignore[arg-type]
     assert bot is None
     assert state == "not available in this build"
