@@ -1,6 +1,7 @@
 """`sre-agent serve`: the HTTP alert endpoint and (when configured) the Slack bot, around one
 engine, until SIGTERM or SIGINT; then it drains: no new work, running investigations get the
-grace period, and whatever did not finish waits in the store for the next start."""
+grace period (a second signal cuts it short), and whatever did not finish waits in the store for
+the next start."""
 
 from __future__ import annotations
 
@@ -91,16 +92,16 @@ async def _serve(settings: Settings, scenario: Scenario | None, *, slack: bool) 
     from bot.recorder import MetricsRecorder, tool_servers
 
     stop = asyncio.Event()
-    main = asyncio.current_task()
+    hurry = asyncio.Event()
     loop = asyncio.get_running_loop()
 
     def on_signal(number: int) -> None:
-        if stop.is_set():  # a second signal: stop waiting for the drain
-            log.warning("second %s: stopping without waiting", signal.Signals(number).name)
-            if main is not None:
-                main.cancel()
+        name = signal.Signals(number).name
+        if stop.is_set():
+            log.warning("second %s: putting running investigations back in the queue now", name)
+            hurry.set()
             return
-        log.info("%s: draining", signal.Signals(number).name)
+        log.info("%s: draining", name)
         stop.set()
 
     for number in (signal.SIGTERM, signal.SIGINT):
@@ -142,7 +143,7 @@ async def _serve(settings: Settings, scenario: Scenario | None, *, slack: bool) 
         )
         log.info("listening on %s", url, extra={"slack": slack_state, "auth": auth})
         await stop.wait()
-        requeued = await engine.service.drain(settings.drain_grace_s)
+        requeued = await _drain(engine, settings.drain_grace_s, hurry)
         log.info(
             "drained: %d investigations back in the queue for the next start",
             len(requeued),
@@ -150,6 +151,19 @@ async def _serve(settings: Settings, scenario: Scenario | None, *, slack: bool) 
         )
     print("sre-agent serve: stopped", flush=True)
     return 0
+
+
+async def _drain(engine: Engine, grace_s: float, hurry: asyncio.Event) -> list[str]:
+    """Give running investigations the grace period, or less if a second signal says so; what
+    does not finish goes back in the queue for the next start."""
+    draining = asyncio.create_task(engine.service.drain(grace_s))
+    hurrying = asyncio.create_task(hurry.wait())
+    await asyncio.wait({draining, hurrying}, return_when=asyncio.FIRST_COMPLETED)
+    requeued: list[str] = []
+    if not draining.done():
+        requeued = await engine.service.drain(0)  # the first drain then finds nothing to wait for
+    hurrying.cancel()
+    return requeued + await draining
 
 
 async def _start_slack(

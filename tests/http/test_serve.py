@@ -247,3 +247,31 @@ async def test_killed_mid_ten_investigations_all_ten_finish_once_after_restart(
             assert types.count("started") == 2  # the first run's events stay in the history
         else:
             assert record["attempts"] == 1
+
+
+async def test_a_second_signal_cuts_the_grace_short_and_the_next_start_runs_the_rest(
+    tmp_path: Path, llm: FakeOpenAI, session: aiohttp.ClientSession
+) -> None:
+    llm.respond_with(slow_llm(3.0))
+    environment = serve_environment(
+        tmp_path, llm, SRE_AGENT_HTTP_TOKEN=TOKEN, SRE_AGENT_DRAIN_GRACE_S="300"
+    )
+    async with serve(
+        environment, "--no-slack", "--sandbox", "checkout-oom", stderr_path=tmp_path / "err"
+    ) as served:
+        (investigation_id,) = await post_alerts(session, served.url, "4000000000000001")
+        await wait_for(session, served.url, "running", 1)
+        served.process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.2)  # draining: it would wait up to 300 s for the investigation
+        assert await stop(served, signal.SIGTERM) == 0
+    drained = [line for line in served.log_lines() if line["message"].startswith("drained")]
+    assert [line["requeued"] for line in drained] == [[investigation_id]]
+    async with serve(
+        environment, "--no-slack", "--sandbox", "checkout-oom", stderr_path=tmp_path / "err"
+    ) as served:
+        events = await follow_events(session, served.url, investigation_id, TOKEN)
+        assert events[-1]["type"] == "finished"
+        record = await get_json(session, f"{served.url}/investigations/{investigation_id}")
+        assert record["attempts"] == 2
+        assert any("attempt 2" in note for note in record["notes"])
+        assert await stop(served) == 0
