@@ -14,6 +14,10 @@ log = logging.getLogger("sre_agent.http")
 SHUTDOWN_TIMEOUT_S = 5.0
 
 
+class CannotListen(OSError):
+    """The address is taken, or not this machine's."""
+
+
 class HttpServer:
     def __init__(self, app: web.Application, host: str, port: int) -> None:
         self.app = app
@@ -33,9 +37,12 @@ class HttpServer:
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         try:
             await site.start()
-        except OSError:
+        except OSError as exc:
             await self._runner.cleanup()
-            raise
+            raise CannotListen(
+                f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}; "
+                "set SRE_AGENT_HTTP_HOST / SRE_AGENT_HTTP_PORT"
+            ) from exc
         # With port 0 the system picked one: the runner knows which.
         for address in self._runner.addresses:
             if isinstance(address, tuple) and len(address) >= 2:

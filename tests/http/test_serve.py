@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -90,6 +91,29 @@ async def test_serve_refuses_a_non_loopback_address_without_a_token(tmp_path: Pa
     assert "SRE_AGENT_HTTP_TOKEN" in line
     assert "--insecure-no-auth" in line
     assert out == b""
+
+
+async def test_serve_says_so_in_one_line_when_its_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        async with serve_openai() as llm:
+            environment = serve_environment(tmp_path, llm, SRE_AGENT_HTTP_PORT=str(port))
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "serve",
+                "--no-slack",
+                env=environment,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            _, err = await asyncio.wait_for(process.communicate(), 90)
+    assert process.returncode == 2
+    last = err.decode().strip().splitlines()[-1]
+    assert last.startswith(f"sre-agent: cannot listen on 127.0.0.1:{port}")
 
 
 def test_exposure_rules() -> None:
