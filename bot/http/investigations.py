@@ -74,6 +74,8 @@ async def events(request: web.Request) -> web.StreamResponse:
         try:
             async for stored in engine.service.follow(investigation_id, after_seq=after):
                 feed.put_nowait(stored)
+        except Exception:  # the stream has begun: it can only end, the reason goes to the log
+            log.exception("event stream of %s ended early", investigation_id)
         finally:
             feed.put_nowait(None)
 
