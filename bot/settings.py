@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     )
     http_alert_channel: str | None = Field(
         default=None,
-        description="channel (ID or name) where investigations of HTTP-submitted alerts get threads",
+        description="channel (ID or name) where HTTP-submitted alerts get their threads",
     )
     slack_answer_all_replies: bool = Field(
         default=False,

@@ -89,6 +89,7 @@ class ThreadRenderer:
         self._status: StatusMessage | None = None
         self._view: StatusView | None = None
         self._mode: str | None = None  # "investigation" | "follow_up" | None
+        self._ended = False  # Finished or Failed seen: what follows is a follow-up
         self._iteration: IterationView | None = None
         self._notes: list[str] = []
         self._shown_notes: list[str] = []
@@ -177,7 +178,7 @@ class ThreadRenderer:
         if self._mode is None:
             self._mode = self._mode_for(event)
         if isinstance(event, Queued | Started):
-            self._mode = "investigation"
+            self._mode, self._ended = "investigation", False
         if self._mode == "investigation":
             await self._investigation_event(event, item.attempt)
         else:
@@ -186,7 +187,7 @@ class ThreadRenderer:
     def _mode_for(self, event: Event) -> str:
         if isinstance(event, Queued | Started):
             return "investigation"
-        if self._record is not None and self._record.status.active:
+        if not self._ended and self._record is not None and self._record.status.active:
             return "investigation"
         return "follow_up"
 
@@ -246,7 +247,7 @@ class ThreadRenderer:
             view.elapsed_s = event.stats.duration_s
             await self._settle_status()
             await self._mark(DONE)
-            self._mode = None
+            self._mode, self._ended = None, True
             return
         elif isinstance(event, Failed):
             await self._post_iteration()
@@ -256,7 +257,7 @@ class ThreadRenderer:
             self._elapsed(event.at)
             await self._settle_status()
             await self._mark(WARNING)
-            self._mode = None
+            self._mode, self._ended = None, True
             return
         elif isinstance(event, Answered):
             await self._post_iteration()

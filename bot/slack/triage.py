@@ -95,6 +95,7 @@ class Triage:
         self.metrics = metrics
         self.settings = settings or TriageSettings()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.handled = 0  # requests handled to the end (or to an error)
 
     # --- background work -------------------------------------------------------------------------
 
@@ -110,6 +111,8 @@ class Triage:
             raise
         except Exception:
             log.exception("Slack request handling failed")
+        finally:
+            self.handled += 1
 
     async def settle(self, timeout_s: float = 30.0) -> None:
         """Wait for the work in flight (tests)."""

@@ -1,4 +1,4 @@
-"""Someone said something where the bot can see it."""
+"""Something happened in a conversation the bot is in (Triage ignores edits, joins...)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from bot.slack.triage import triage_of
 
 
 async def message_posted(event: dict[str, Any], context: AsyncBoltContext) -> None:
-    triage = triage_of(context)
-    triage.spawn(triage.message(SlackMessage.from_event(event)))
-
-
-async def other_message_event() -> None:
-    """Nothing to do; Bolt acknowledges message events before the listener runs."""
+    message = SlackMessage.from_event(event)
+    if message.says_something():
+        triage = triage_of(context)
+        triage.spawn(triage.message(message))
