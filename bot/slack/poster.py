@@ -13,7 +13,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +85,7 @@ class SlackPoster:
         self._max_attempts = max_attempts
         self._max_wait_s = max_wait_s
         self._cooldown_until: dict[str, float] = {}
+        self._gates: dict[str, _ChannelGate] = {}
         self._statuses: dict[tuple[str, str], StatusMessage] = {}
         self.calls = 0  # Web API requests made (for the benchmark's calls-per-investigation)
 
@@ -224,36 +225,41 @@ class SlackPoster:
         call: Callable[..., Awaitable[Any]] = getattr(self.client, method)
         name = method.replace("_", ".", 1)
         deadline = time.monotonic() + self._max_wait_s
-        for attempt in range(1, self._max_attempts + 1):
-            await self._wait_for_channel(channel)
-            self.calls += 1
-            try:
-                response = await call(**args)
-            except SlackApiError as exc:
-                error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
-                status = int(exc.response.status_code or 0)
-                retryable = status == 429 or status >= 500
-                if retryable and attempt < self._max_attempts and time.monotonic() < deadline:
-                    delay = (
-                        _retry_after(exc.response.headers)
-                        if status == 429
-                        else min(8.0, 0.5 * 2**attempt) * (1 + random.random() / 2)
-                    )
-                    if status == 429:
-                        self._cool_down(channel, delay)
-                        log.info("Slack rate limits %s in %s; waiting %.1fs", name, channel, delay)
-                    else:
-                        await asyncio.sleep(delay)
-                    continue
-                if error not in quiet:
-                    self._failed(name, error, channel)
-                return None, error
-            except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-                self._failed(name, type(exc).__name__, channel, detail=str(exc))
-                return None, type(exc).__name__
-            data = response.data if hasattr(response, "data") else response
-            return (dict(data) if isinstance(data, dict) else {"ok": True}), None
-        return None, "gave_up"
+        gate = self._gates.setdefault(channel, _ChannelGate())
+        failures = 0
+        while True:
+            async with gate.turn():
+                await self._wait_for_channel(channel)
+                self.calls += 1
+                try:
+                    response = await call(**args)
+                    error = None
+                except SlackApiError as exc:
+                    response = exc.response
+                    error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+                except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                    self._failed(name, type(exc).__name__, channel, detail=str(exc))
+                    return None, type(exc).__name__
+            if error is None:
+                data = response.data if hasattr(response, "data") else response
+                return (dict(data) if isinstance(data, dict) else {"ok": True}), None
+            status = int(response.status_code or 0)
+            in_time = time.monotonic() < deadline
+            if status == 429 and in_time:
+                # Rate limits are waited out until the deadline, however many it takes; the
+                # channel turns to one write at a time so the waiting writers do not stampede.
+                delay = _retry_after(response.headers)
+                self._cool_down(channel, delay)
+                gate.heat()
+                log.info("Slack rate limits %s in %s; waiting %.1fs", name, channel, delay)
+                continue
+            failures += 1
+            if status >= 500 and in_time and failures < self._max_attempts:
+                await asyncio.sleep(min(8.0, 0.5 * 2**failures) * (1 + random.random() / 2))
+                continue
+            if error not in quiet:
+                self._failed(name, error, channel)
+            return None, error
 
     def _failed(self, method: str, error: str, channel: str, *, detail: str = "") -> None:
         self._metrics.slack_api_errors.labels(method=method, error=error).inc()
@@ -272,6 +278,29 @@ class SlackPoster:
             if wait <= 0:
                 return
             await asyncio.sleep(wait + random.random() * 0.05)
+
+
+class _ChannelGate:
+    """Open to any number of writers, except for a while after a 429 in its channel: then one
+    write at a time, so writers that waited out the same Retry-After do not all retry at once
+    (and all be rate limited again)."""
+
+    _HOT_S = 10.0
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._hot_until = 0.0
+
+    def heat(self) -> None:
+        self._hot_until = time.monotonic() + self._HOT_S
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if time.monotonic() >= self._hot_until:
+            yield
+            return
+        async with self._lock:
+            yield
 
 
 class StatusMessage:

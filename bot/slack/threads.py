@@ -38,7 +38,7 @@ from agent.store import (
     Store,
     StoredEvent,
 )
-from bot.slack.poster import SlackPoster, StatusMessage
+from bot.slack.poster import Posted, SlackPoster, StatusMessage
 from bot.slack.render.investigation import (
     CallView,
     IterationView,
@@ -335,13 +335,22 @@ class ThreadRenderer:
         await self._poster.post(self._thread.channel, message, thread_ts=self._thread.thread_ts)
 
     async def _ensure_status(self) -> None:
-        """Open the thread with the status message (and 👀 on the alert), once."""
+        """Open the thread with the status message (and 👀 on the alert), once. Intake may
+        have posted it already, before the store admitted the alert: then it is adopted."""
         if self._status is not None or self._thread is None or self._view is None:
             return
         thread = self._thread
+        opening = self._threads.claim_opening(thread)
+        root = thread.message_ts or thread.thread_ts
+        if opening is not None:
+            posted = await opening
+            if posted is not None:
+                self._status = self._poster.status(posted.channel, posted.ts)
+                self._status.show(status_post(self._view))
+                return
         posted, _ = await asyncio.gather(
             self._poster.post(thread.channel, status_post(self._view), thread_ts=thread.thread_ts),
-            self._poster.react(thread.channel, thread.message_ts or thread.thread_ts, EYES),
+            self._poster.react(thread.channel, root, EYES),
         )
         if posted is not None:
             self._status = self._poster.status(posted.channel, posted.ts)
@@ -381,12 +390,32 @@ class InvestigationThreads:
         self.http_channel = http_channel
         self._renderers: dict[str, ThreadRenderer] = {}
         self._ignored: OrderedDict[str, None] = OrderedDict()
+        self._openings: dict[tuple[str, str], asyncio.Task[Posted | None]] = {}
         self._subscription: Subscription | None = None
         self._router: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._subscription = self.service.subscribe()
         self._router = asyncio.create_task(self._route(), name="slack-thread-router")
+
+    def opening(self, thread: SlackThread, view: StatusView) -> None:
+        """Post the thread's status message (and 👀) now, while the store admits the alert:
+        the thread answers at once however busy the store is. The renderer that gets the
+        thread adopts the message; intake claims it back for a duplicate's notice."""
+        key = (thread.channel, thread.thread_ts)
+        if key not in self._openings:
+            self._openings[key] = asyncio.create_task(self._open_thread(thread, view))
+
+    async def _open_thread(self, thread: SlackThread, view: StatusView) -> Posted | None:
+        root = thread.message_ts or thread.thread_ts
+        posted, _ = await asyncio.gather(
+            self.poster.post(thread.channel, status_post(view), thread_ts=thread.thread_ts),
+            self.poster.react(thread.channel, root, EYES),
+        )
+        return posted
+
+    def claim_opening(self, thread: SlackThread) -> asyncio.Task[Posted | None] | None:
+        return self._openings.pop((thread.channel, thread.thread_ts), None)
 
     def open(self, record: InvestigationRecord) -> None:
         """Intake admitted `record` with a Slack thread: show its status now."""
@@ -440,6 +469,8 @@ class InvestigationThreads:
             self._router.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._router
+        for opening in self._openings.values():
+            opening.cancel()
         renderers = list(self._renderers.values())
         for renderer in renderers:
             renderer.push(None)

@@ -33,7 +33,7 @@ from bot.slack.channels import AlertChannels
 from bot.slack.incoming import Identity, SlackMessage, without_mention
 from bot.slack.poster import SlackPoster
 from bot.slack.recognize import Recognition, recognize
-from bot.slack.render.investigation import note_post, report_post
+from bot.slack.render.investigation import StatusView, note_post, report_post
 from bot.slack.render.kit import Post
 from bot.slack.render.replies import (
     command_root,
@@ -293,16 +293,17 @@ class Triage:
         repeat of an alert already investigated gets a reply pointing at that thread."""
         alert = recognition.alert
         assert alert is not None
+        self.threads.opening(thread, StatusView(title=alert.title, severity=alert.severity))
         try:
             admission = await self.service.submit(alert, origin=origin, thread=thread)
         except ServiceStopping:
-            await self._post_in(
+            await self._answer_opening(
                 thread, refusal_post("I'm restarting; post the alert again in a minute.")
             )
             return
         except StoreError as exc:
             log.exception("could not store an alert from Slack")
-            await self._post_in(thread, problem_post(f"I couldn't store this alert: {exc}"))
+            await self._answer_opening(thread, problem_post(f"I couldn't store this alert: {exc}"))
             return
         record = admission.record
         self._count(alert, "created" if admission.created else "duplicate")
@@ -319,7 +320,8 @@ class Triage:
             permalink = None
             if home is not None:
                 permalink = await self.poster.permalink(home.channel, home.thread_ts)
-            await self._post_in(thread, duplicate_post(record, permalink, datetime.now(UTC)))
+            notice = duplicate_post(record, permalink, datetime.now(UTC))
+            await self._answer_opening(thread, notice)
             return
         if recognition.others:
             await self._post_in(
@@ -336,10 +338,22 @@ class Triage:
             message = report_post(
                 record.report, alert=record.alert, stats=record.stats, investigation_id=record.id
             )
-            await self._post_in(thread, message)
+            await self._answer_opening(thread, message)
             await self.poster.react(thread.channel, thread.message_ts or thread.thread_ts, DONE)
         else:
-            await self._post_in(thread, problem_post(f"Investigation failed: {record.error}"))
+            await self._answer_opening(
+                thread, problem_post(f"Investigation failed: {record.error}")
+            )
+
+    async def _answer_opening(self, thread: SlackThread, message: Post) -> None:
+        """No investigation starts in this thread after all: its opening status message (when
+        it was posted) becomes `message`, and the 👀 goes."""
+        opening = self.threads.claim_opening(thread)
+        posted = await opening if opening is not None else None
+        if posted is None or not await self.poster.update(posted.channel, posted.ts, message):
+            await self._post_in(thread, message)
+        if posted is not None:
+            await self.poster.unreact(thread.channel, thread.message_ts or thread.thread_ts, EYES)
 
     # --- follow-ups and votes --------------------------------------------------------------------
 

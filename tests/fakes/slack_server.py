@@ -453,6 +453,9 @@ class FakeSlack:
         ws = await self._live_socket()
         delivery.sent_at = time.monotonic()
         await ws.send_str(json.dumps(envelope))
+        # Let the socket's reader run between sends, so an ack is timed when it arrives, not
+        # when a burst of sends is over.
+        await asyncio.sleep(0)
         return delivery
 
     async def wait_connected(self, count: int = 1, timeout_s: float = 10.0) -> None:

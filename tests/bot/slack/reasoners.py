@@ -29,6 +29,7 @@ class Script:
     gate: asyncio.Event | None = None  # when set, the first turn waits for it
     root_cause: str = "The app container exceeds its 512Mi memory limit and is OOMKilled."
     answer: str = "The container was OOMKilled 4 times in the last hour."
+    use_tools: bool = True
     turns: int = 0
     questions: list[str] = field(default_factory=list)
 
@@ -76,6 +77,8 @@ class SandboxReasoner:
                     ],
                 )
             return AIMessage(content=script.answer)
+        if looked == 0 and not conclude and not script.use_tools:
+            return AIMessage(content="The pod restarts; the alert says enough to conclude.")
         if looked == 0 and not conclude:
             return AIMessage(
                 content="The pod restarts; I'll look at its state and recent events.",

@@ -171,3 +171,17 @@ async def test_slack_unreachable_is_counted_not_raised(session: aiohttp.ClientSe
     ((method, error),) = errors(metrics)
     assert method == "chat.postMessage"
     assert "Connect" in error or "OSError" in error
+
+
+async def test_a_burst_into_a_rate_limited_channel_all_goes_through(
+    slack: FakeSlack, session: aiohttp.ClientSession
+) -> None:
+    metrics = Metrics()
+    poster = poster_for(slack, session, metrics)
+    slack.rate_limit("chat.postMessage", per_second=20, burst=5)
+    posted = await asyncio.gather(*(poster.post(CHANNEL, message(f"m{n}")) for n in range(60)))
+    assert all(p is not None for p in posted)
+    assert sorted(m.text for m in slack.messages[CHANNEL]) == sorted(f"m{n}" for n in range(60))
+    limited = [c for c in slack.calls_to("chat.postMessage") if c.status == 429]
+    assert limited, "the burst was rate limited"
+    assert errors(metrics) == {}
