@@ -95,6 +95,9 @@ class Triage:
         self.metrics = metrics
         self.settings = settings or TriageSettings()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Threads whose alert is being admitted right now: a question asked there waits for
+        # the admission instead of finding no investigation.
+        self._admitting: dict[tuple[str, str], asyncio.Future[InvestigationRecord | None]] = {}
         self.handled = 0  # requests handled to the end (or to an error)
 
     # --- background work -------------------------------------------------------------------------
@@ -141,7 +144,7 @@ class Triage:
                 return  # the app_mention event carries it
             if message.is_direct or self.settings.answer_all_replies:
                 assert message.thread_ts is not None
-                record = await self.store.find_by_thread(message.channel, message.thread_ts)
+                record = await self._investigation_of(message.channel, message.thread_ts)
                 if record is not None:
                     await self.ask(record, message, without_mention(message.text, bot))
             return
@@ -180,7 +183,7 @@ class Triage:
         question = without_mention(message.text, self.identity.user_id)
         if message.is_reply:
             assert message.thread_ts is not None
-            record = await self.store.find_by_thread(message.channel, message.thread_ts)
+            record = await self._investigation_of(message.channel, message.thread_ts)
             if record is not None:
                 await self.ask(record, message, question)
                 return
@@ -294,8 +297,14 @@ class Triage:
         alert = recognition.alert
         assert alert is not None
         self.threads.opening(thread, StatusView(title=alert.title, severity=alert.severity))
+        key = (thread.channel, thread.thread_ts)
+        admitted: asyncio.Future[InvestigationRecord | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._admitting[key] = admitted
         try:
             admission = await self.service.submit(alert, origin=origin, thread=thread)
+            admitted.set_result(admission.record)
         except ServiceStopping:
             await self._answer_opening(
                 thread, refusal_post("I'm restarting; post the alert again in a minute.")
@@ -305,6 +314,11 @@ class Triage:
             log.exception("could not store an alert from Slack")
             await self._answer_opening(thread, problem_post(f"I couldn't store this alert: {exc}"))
             return
+        finally:
+            if not admitted.done():
+                admitted.set_result(None)
+            if self._admitting.get(key) is admitted:
+                del self._admitting[key]
         record = admission.record
         self._count(alert, "created" if admission.created else "duplicate")
         home = record.thread
@@ -406,6 +420,15 @@ class Triage:
         await self.poster.ephemeral(channel, user, vote_thanks(vote, summary), thread_ts=thread_ts)
 
     # --- inside ----------------------------------------------------------------------------------
+
+    async def _investigation_of(self, channel: str, thread_ts: str) -> InvestigationRecord | None:
+        """The investigation a thread belongs to (waiting for one being admitted there)."""
+        pending = self._admitting.get((channel, thread_ts))
+        if pending is not None:
+            record = await asyncio.shield(pending)
+            if record is not None:
+                return record
+        return await self.store.find_by_thread(channel, thread_ts)
 
     async def _reply(self, message: SlackMessage, post: Post) -> None:
         await self.poster.post(message.channel, post, thread_ts=message.thread_root)

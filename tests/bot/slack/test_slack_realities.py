@@ -213,3 +213,49 @@ async def test_unreachable_slack_is_one_line_too(
             await asyncio.wait_for(start_slack(engine, settings, Metrics()), timeout=30)
     assert "\n" not in str(raised.value)
     assert re.search(r"127\.0\.0\.1:\d+", str(raised.value))
+
+
+async def test_bot_restart_mid_investigation_finishes_the_thread_from_the_store(
+    slack: FakeSlack, sandbox: Sandbox, tmp_path: Path, script: Script
+) -> None:
+    script.gate = asyncio.Event()
+    settings = slack_settings(slack)
+    async with engine_for(settings, sandbox, tmp_path, script) as engine:
+        first = await start_slack(engine, settings, Metrics())
+        await slack.wait_connected()
+        alert = await slack.user_says(ALERTS, ALERT)
+        await slack.wait_for(lambda: slack.replies(ALERTS, alert.ts), what="the status message")
+        await first.close()
+
+        second = await start_slack(engine, settings, Metrics())
+        try:
+            await slack.wait_connected(2)
+            script.gate.set()
+            report = await report_in(slack, ALERTS, alert.ts)
+            assert "OOM killed" in report.all_text()
+            assert len(await engine.store.list_investigations()) == 1
+        finally:
+            await second.close()
+
+
+async def test_question_while_running_is_answered_after_the_report(rig: Rig) -> None:
+    slack, script = rig.slack, rig.script
+    script.gate = asyncio.Event()
+    alert = await slack.user_says(ALERTS, ALERT)
+    await slack.wait_for(lambda: slack.replies(ALERTS, alert.ts), what="the status message")
+    question = await slack.user_says(
+        ALERTS, f"<@{BOT_USER_ID}> is it the memory limit?", thread_ts=alert.ts
+    )
+    await slack.wait_for(
+        lambda: any(
+            "once the investigation is done" in m.all_text()
+            for m in slack.replies(ALERTS, alert.ts)
+        ),
+        what="the promise to answer later",
+    )
+    script.gate.set()
+    report = await report_in(slack, ALERTS, alert.ts)
+    await slack.wait_for(lambda: question.reactions["white_check_mark"], what="the answer")
+    answer = slack.replies(ALERTS, alert.ts)[-1]
+    assert answer.ts > report.ts
+    assert "is it the memory limit?" in answer.all_text()
