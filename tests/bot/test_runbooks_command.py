@@ -186,7 +186,7 @@ def test_an_action_is_required(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_the_installed_command_lints_the_built_ins(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "runbooks", "lint", "--json"],
+        [sys.executable, "-m", "bot", "runbooks", "lint", "--json"],
         capture_output=True,
         text=True,
         cwd=tmp_path,

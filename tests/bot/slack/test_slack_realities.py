@@ -255,7 +255,16 @@ async def test_question_while_running_is_answered_after_the_report(rig: Rig) -> 
     )
     script.gate.set()
     report = await report_in(slack, ALERTS, alert.ts)
-    await slack.wait_for(lambda: question.reactions["white_check_mark"], what="the answer")
-    answer = slack.replies(ALERTS, alert.ts)[-1]
-    assert answer.ts > report.ts
-    assert "is it the memory limit?" in answer.all_text()
+    answer = await slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in slack.replies(ALERTS, alert.ts)
+                if m.ts > report.ts and "is it the memory limit?" in m.all_text()
+            ),
+            None,
+        ),
+        what="the answer after the report",
+    )
+    assert script.answer in answer.all_text()
+    await slack.wait_for(lambda: question.reactions["white_check_mark"], what="✅ on the question")
