@@ -366,7 +366,7 @@ class Triage:
         posted = await opening if opening is not None else None
         if posted is None or not await self.poster.update(posted.channel, posted.ts, message):
             await self._post_in(thread, message)
-        if posted is not None:
+        if opening is not None:
             await self.poster.unreact(thread.channel, thread.message_ts or thread.thread_ts, EYES)
 
     # --- follow-ups and votes --------------------------------------------------------------------

@@ -268,3 +268,14 @@ async def test_question_while_running_is_answered_after_the_report(rig: Rig) -> 
     )
     assert script.answer in answer.all_text()
     await slack.wait_for(lambda: question.reactions["white_check_mark"], what="✅ on the question")
+
+
+async def test_alert_during_shutdown_is_told_to_come_back(rig: Rig) -> None:
+    slack = rig.slack
+    await rig.engine.service.drain(grace_s=0)
+    alert = await slack.user_says(ALERTS, ALERT)
+    (reply,) = await slack.wait_for(lambda: slack.replies(ALERTS, alert.ts), what="the reply")
+    await rig.settle()
+    assert "restarting" in reply.all_text()
+    assert not alert.reactions["eyes"]
+    assert await rig.engine.store.list_investigations() == []
