@@ -30,6 +30,7 @@ class Script:
     root_cause: str = "The app container exceeds its 512Mi memory limit and is OOMKilled."
     answer: str = "The container was OOMKilled 4 times in the last hour."
     use_tools: bool = True
+    broken: str | None = None  # every turn raises RuntimeError(broken)
     turns: int = 0
     questions: list[str] = field(default_factory=list)
 
@@ -56,6 +57,8 @@ class SandboxReasoner:
             await script.gate.wait()
         if script.delay_s:
             await asyncio.sleep(script.delay_s)
+        if script.broken is not None:
+            raise RuntimeError(script.broken)
         labels = self._case.alert.labels
         pod = {
             "name": labels.get("pod", SANDBOX_POD["name"]),

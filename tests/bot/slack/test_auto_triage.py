@@ -170,3 +170,29 @@ async def test_alert_channel_given_by_name_is_watched(
         report = await report_in(slack, ALERTS, alert.ts)
         assert is_report(report)
         assert rig.bot.triage.alert_channels.ids == {ALERTS}
+
+
+async def test_failed_investigation_says_why_and_marks_the_alert(rig: Rig) -> None:
+    slack = rig.slack
+    rig.script.broken = "the model endpoint refused the connection"
+    alert = await slack.user_says(
+        ALERTS, "[FIRING:1] KubePodCrashLooping namespace=shop pod=checkout-6c9f7b8d4-x2k4q"
+    )
+    notice = await slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in slack.replies(ALERTS, alert.ts)
+                if "Investigation failed" in m.all_text() and not m.updates
+            ),
+            None,
+        ),
+        what="the failure notice",
+    )
+    await rig.settle()
+    assert "the model endpoint refused the connection" in notice.all_text()
+    status = slack.replies(ALERTS, alert.ts)[0]
+    assert "Investigation failed" in status.all_text()
+    assert alert.reactions["warning"] == {BOT_USER_ID}
+    assert not alert.reactions["eyes"]
+    assert not alert.reactions["white_check_mark"]
