@@ -12,6 +12,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.tools import BaseTool
 
 from agent.casefile import CaseFile, ReasonerFactory
+from agent.prompt import asked_question
 from agent.reasoner import Reasoner
 
 SANDBOX_POD = {"name": "checkout-6c9f7b8d4-x2k4q", "namespace": "shop"}
@@ -118,9 +119,7 @@ class SandboxReasoner:
 def _question(messages: Sequence[BaseMessage]) -> str | None:
     for message in reversed(messages):
         if isinstance(message, HumanMessage):
-            text = str(message.content)
-            prefix = "Follow-up question from the team: "
-            return text[len(prefix) :] if text.startswith(prefix) else None
+            return asked_question(str(message.content))
     return None
 
 
