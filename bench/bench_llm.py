@@ -187,18 +187,6 @@ def timed_factory(factory: Any, recorder: Recorder) -> Any:
     return lambda case: Timed(factory(case))
 
 
-def stand_in_offline(case: Any) -> Any:
-    """The offline reasoner while its branch is not merged; never reached in this bench."""
-    from agent.offline import offline_reasoner
-    from agent.reasoner import ChatModelReasoner
-    from tests.fakes.scripted_model import ScriptedChatModel
-
-    try:
-        return offline_reasoner(case)
-    except NotImplementedError:
-        return ChatModelReasoner(ScriptedChatModel(script=[]), "offline")
-
-
 async def investigations(server: FakeServer, directory: Path) -> tuple[Recorder, Any]:
     from agent.intake import parse_alertmanager_alert
     from agent.store import Origin, OriginKind
@@ -217,7 +205,7 @@ async def investigations(server: FakeServer, directory: Path) -> tuple[Recorder,
         ],
         dedup_window_s=0,
     )
-    llm_factory, _ = default_reasoners(settings)
+    llm_factory, offline_factory = default_reasoners(settings)
     recorder = Recorder()
     async with (
         run_sandbox(load_scenario("checkout-oom")) as sandbox,
@@ -225,7 +213,7 @@ async def investigations(server: FakeServer, directory: Path) -> tuple[Recorder,
             settings,
             sandbox=sandbox,
             database_url=f"sqlite+aiosqlite:///{directory / 'bench.db'}",
-            reasoners=[timed_factory(llm_factory, recorder), stand_in_offline],
+            reasoners=[timed_factory(llm_factory, recorder), offline_factory],
         ) as engine,
     ):
         alert = parse_alertmanager_alert(sandbox.alert, source="scenario")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -110,7 +111,7 @@ class Settings(BaseSettings):
         description="MCP servers in the common mcpServers shape plus per-server policy",
     )
 
-    # --- LLM providers (owned by llm; see bot/llm.py for how they become the reasoner chain) ---
+    # --- LLM providers (bot/llm.py turns them into the reasoner chain) ---
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
     )
@@ -158,6 +159,60 @@ class Settings(BaseSettings):
                 raise ValueError(f"the name {provider.name} is used twice; names must be unique")
             seen.add(provider.name)
         return providers
+
+    # --- Slack (see bot/slack/) ---
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token"),
+        description="Bot User OAuth Token (xoxb-...)",
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token"),
+        description="App-level token with connections:write (xapp-...), for Socket Mode",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"),
+        description="Slack Web API base URL (an enterprise proxy, a local test server)",
+    )
+    alert_channels: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="channels watched for alerts: IDs or names, comma-separated in the env",
+    )
+    http_alert_channel: str | None = Field(
+        default=None,
+        description="channel (ID or name) where HTTP-submitted alerts get their threads",
+    )
+    slack_answer_all_replies: bool = Field(
+        default=False,
+        description="any reply in a thread the bot owns is a question (default: only mentions)",
+    )
+    slack_status_interval_s: float = Field(
+        default=1.0, ge=0, le=60, description="at most one status-message update per this interval"
+    )
+    slack_timeout_s: int = Field(
+        default=15, ge=1, le=300, description="timeout of each Slack Web API request"
+    )
+
+    @field_validator("alert_channels", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("alert_channels")
+    @classmethod
+    def _channel_names(cls, value: list[str]) -> list[str]:
+        return [channel.strip().removeprefix("#") for channel in value if channel.strip()]
+
+    @field_validator("http_alert_channel")
+    @classmethod
+    def _channel_name(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return value.strip().removeprefix("#")
 
     @classmethod
     def settings_customise_sources(

@@ -62,12 +62,12 @@ class ProviderConfig(BaseModel):
     )
     context_window: int = Field(default=128_000, ge=2_000, description="the model's window")
     budget_tokens: int = Field(
-        default=6_000,
+        default=4_000,
         ge=1_000,
         description="soft limit per request: older tool results are summarized beyond it",
     )
     result_tokens: int = Field(
-        default=1_200, ge=100, description="a tool result larger than this is cut (per result)"
+        default=1_000, ge=100, description="a tool result larger than this is cut (per result)"
     )
 
     @model_validator(mode="after")

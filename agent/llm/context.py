@@ -35,7 +35,7 @@ _CHARS_PER_TOKEN = 4
 _TOKENS_PER_MESSAGE = 3
 # The smallest cap the newest results shrink to when the budget is tight.
 _FLOOR_TOKENS = 250
-_SUMMARY_HEAD_CHARS = 160
+_SUMMARY_HEAD_CHARS = 120
 # What the fence and the message around a result cost, beyond the result's own text.
 _FENCE_TOKENS = 25
 # A closing fence inside data must not close the fence around it.
@@ -53,8 +53,8 @@ def neutralize_fences(text: str) -> str:
 
 @dataclass(frozen=True)
 class Budget:
-    budget_tokens: int = 6_000
-    result_tokens: int = 1_200
+    budget_tokens: int = 4_000
+    result_tokens: int = 1_000
     hard_limit_tokens: int = 120_000
 
 
@@ -222,9 +222,8 @@ class ContextBuilder:
             head = " ".join(text[:_SUMMARY_HEAD_CHARS].split())
             more = "…" if len(text) > _SUMMARY_HEAD_CHARS else ""
             summary = (
-                f"[Shown in an earlier turn; summarized to save context ({len(text):,} "
-                f"characters). It began: {head}{more} What mattered should be in the findings "
-                "and your notes above; for details, call the tool again with narrower arguments.]"
+                f"[seen earlier, summarized ({len(text):,} chars): {head}{more} For details, "
+                "call the tool again with narrower arguments.]"
             )
             sent = self._tool_message(entry.source, entry.tool, entry.status, summary)
             entry.summary = (sent, _message_tokens(sent))

@@ -118,7 +118,7 @@ def test_seen_results_are_summarized_oldest_first_when_over_budget_and_stay_summ
     assert prepared.unbudgeted_tokens > 3000
     assert prepared.tokens <= 2600
     assert prepared.summarized == 1
-    assert "summarized to save context" in sent[3]
+    assert "seen earlier, summarized" in sent[3]
     assert big in sent[5]
     assert big in sent[7]  # the newest result is never summarized
 
