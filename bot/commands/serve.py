@@ -8,23 +8,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import importlib
 import logging
 import signal
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.engine import Engine
     from bot.metrics import Metrics
     from bot.settings import Settings
+    from bot.slack import SlackBot
     from mcp_bridge.sandbox import Scenario
 
 log = logging.getLogger("sre_agent.app")
-
-
-class _SlackBot(Protocol):
-    async def close(self) -> None: ...
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -166,22 +162,16 @@ async def _drain(engine: Engine, grace_s: float, hurry: asyncio.Event) -> list[s
 
 async def _start_slack(
     engine: Engine, settings: Settings, metrics: Metrics
-) -> tuple[_SlackBot | None, str]:
-    """The Slack bot, when tokens are configured and this build has it."""
-    if not any(getattr(settings, name, None) for name in ("slack_bot_token", "slack_app_token")):
+) -> tuple[SlackBot | None, str]:
+    """The Slack bot, when its tokens are configured (a wrong one is exit 2, one line)."""
+    from bot.cli import BadInput
+    from bot.slack import SlackTokenError, start_slack
+
+    if not (settings.slack_bot_token or settings.slack_app_token):
         return None, "off (no SLACK_BOT_TOKEN / SLACK_APP_TOKEN)"
     try:
-        # Imported by name: the Slack bot is built on its own branch and may be missing here.
-        slack_module: Any = importlib.import_module("bot.slack")
-    except ImportError:
-        log.warning("Slack tokens are set but this build has no Slack bot; serving HTTP only")
-        return None, "not available in this build"
-    start: Any = slack_module.start_slack
-    try:
-        bot: _SlackBot = await start(engine, settings, metrics)
-    except slack_module.SlackTokenError as exc:
-        from bot.cli import BadInput
-
+        bot = await start_slack(engine, settings, metrics)
+    except SlackTokenError as exc:
         raise BadInput(str(exc)) from None
     return bot, "on"
 

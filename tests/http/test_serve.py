@@ -14,11 +14,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.commands.serve import _start_slack, secret_values
+from bot.commands.serve import secret_values
 from bot.http import ExposedWithoutToken, check_exposure
-from bot.metrics import Metrics
 from bot.settings import load_settings
 from tests.fakes.openai_server import FakeOpenAI, serve_openai
+from tests.fakes.slack_server import APP_TOKEN as SLACK_APP
+from tests.fakes.slack_server import BOT_TOKEN as SLACK_BOT
+from tests.fakes.slack_server import FakeSlack
 from tests.http.conftest import webhook
 from tests.http.serve_process import (
     follow_events,
@@ -142,22 +144,63 @@ async def test_serve_says_where_it_listens_and_answers_there(
     assert served.stdout[-1].strip() == "sre-agent serve: stopped"
 
 
-async def test_slack_tokens_without_the_slack_bot_serve_http_only(
-    monkeypatch: pytest.MonkeyPatch,
+async def test_serve_runs_the_slack_bot_and_gives_http_alerts_a_thread(
+    tmp_path: Path, llm: FakeOpenAI, session: aiohttp.ClientSession
 ) -> None:
-    monkeypatch.setitem(sys.modules, "bot.slack", None)  # as if this build had none
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-3")
-    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-2-3")
-    try:
-        settings = load_settings()
-    except Exception as exc:
-        pytest.skip(f"this build's settings have no Slack tokens: {exc}")
-    if getattr(settings, "slack_bot_token", None) is None:
-        pytest.skip("this build's settings have no Slack tokens")
-    # No engine: the Slack bot is never started on this path.
-    bot, state = await _start_slack(None, settings, Metrics())  # type: ignore[arg-type]
-    assert bot is None
-    assert state == "not available in this build"
+    llm.respond_with(slow_llm(0))
+    async with FakeSlack() as slack:
+        incidents = slack.add_channel("incidents")
+        environment = serve_environment(
+            tmp_path,
+            llm,
+            SRE_AGENT_HTTP_TOKEN=TOKEN,
+            SLACK_BOT_TOKEN=SLACK_BOT,
+            SLACK_APP_TOKEN=SLACK_APP,
+            SLACK_API_URL=slack.api_url,
+            SRE_AGENT_HTTP_ALERT_CHANNEL="#incidents",
+        )
+        async with serve(
+            environment, "--sandbox", "checkout-oom", stderr_path=tmp_path / "err"
+        ) as served:
+            assert "Slack: on" in served.stdout[0]
+            (investigation_id,) = await post_alerts(session, served.url, "5000000000000001")
+            root = await slack.wait_for(
+                lambda: next(iter(slack.messages[incidents]), None), what="the alert's thread"
+            )
+            assert "AlwaysFiring" in root.all_text()
+            await follow_events(session, served.url, investigation_id, TOKEN)
+            record = await get_json(session, f"{served.url}/investigations/{investigation_id}")
+            assert record["thread"]["channel"] == incidents
+            assert record["thread"]["thread_ts"] == root.ts
+            assert await stop(served) == 0
+    assert SLACK_BOT not in served.stderr_path.read_text()
+
+
+async def test_a_wrong_slack_token_is_exit_2_in_one_line(tmp_path: Path, llm: FakeOpenAI) -> None:
+    async with FakeSlack() as slack:
+        environment = serve_environment(
+            tmp_path,
+            llm,
+            SLACK_BOT_TOKEN="xoxb-not-the-right-one",
+            SLACK_APP_TOKEN=SLACK_APP,
+            SLACK_API_URL=slack.api_url,
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "serve",
+            env=environment,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 90)
+    assert process.returncode == 2
+    last = err.decode().strip().splitlines()[-1]
+    assert last.startswith("sre-agent: ")
+    assert "SLACK_BOT_TOKEN" in last
+    assert "xoxb-not-the-right-one" not in err.decode()
+    assert out == b""  # it never said it was serving
 
 
 def test_every_configured_secret_is_known_to_the_log_filter(
