@@ -209,8 +209,16 @@ def test_every_configured_secret_is_known_to_the_log_filter(
     monkeypatch.setenv("SRE_AGENT_HTTP_TOKEN", "http-token-value")
     monkeypatch.setenv("SRE_AGENT_GRAFANA_WEBHOOK_SECRET", "grafana-secret-value")
     monkeypatch.setenv("SRE_AGENT_DATABASE_URL", "postgresql://sre:db-password-value@db/sre")
-    secrets = secret_values(load_settings())
-    assert {"http-token-value", "grafana-secret-value", "db-password-value"} <= set(secrets)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-bot-token-value")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-key-value")
+    secrets = set(secret_values(load_settings()))
+    assert {
+        "http-token-value",
+        "grafana-secret-value",
+        "db-password-value",
+        "xoxb-bot-token-value",
+        "sk-openai-key-value",
+    } <= secrets
 
 
 async def test_serve_logs_are_json_and_never_hold_the_token(
