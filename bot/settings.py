@@ -18,6 +18,7 @@ from pydantic_settings import (
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     YamlConfigSettingsSource,
 )
 
@@ -95,10 +96,11 @@ class Settings(BaseSettings):
             return text.strip()
         return value
 
-    runbook_dirs: list[Path] = Field(
-        default_factory=list, description="extra runbook directories, searched before built-ins"
+    runbook_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="extra runbook directories, searched before built-ins (comma-separated in env)",
     )
-    runbook_allowed_hosts: list[str] = Field(
+    runbook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="hosts (besides GitHub) that runbook_url annotations may be fetched from",
     )
@@ -195,7 +197,7 @@ class Settings(BaseSettings):
         default=15, ge=1, le=300, description="timeout of each Slack Web API request"
     )
 
-    @field_validator("alert_channels", mode="before")
+    @field_validator("alert_channels", "runbook_dirs", "runbook_allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
@@ -246,6 +248,8 @@ def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Se
         return settings_cls(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
+    except SettingsError as exc:  # a value pydantic-settings could not even decode
+        raise ConfigError(f"invalid settings: {exc}") from None
 
 
 def _check_config_file(path: Path) -> None:

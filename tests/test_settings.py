@@ -58,3 +58,21 @@ def test_github_token_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.github_token is not None
     assert "ghp_" not in repr(settings)
     assert settings.github_token.get_secret_value().startswith("ghp_")
+
+
+def test_list_settings_accept_comma_separated_environment_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SRE_AGENT_RUNBOOK_DIRS", "/etc/runbooks, /srv/runbooks")
+    monkeypatch.setenv("SRE_AGENT_RUNBOOK_ALLOWED_HOSTS", "wiki.example.com,docs.example.com")
+    settings = load_settings()
+    assert [str(p) for p in settings.runbook_dirs] == ["/etc/runbooks", "/srv/runbooks"]
+    assert settings.runbook_allowed_hosts == ["wiki.example.com", "docs.example.com"]
+
+
+def test_an_environment_value_that_cannot_be_decoded_is_a_config_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SRE_AGENT_LIMITS", "not json")
+    with pytest.raises(ConfigError, match="limits"):
+        load_settings()

@@ -6,9 +6,8 @@ styled like Slack and screenshots it with headless Chromium.
     apt-get install chromium fonts-noto-color-emoji   # once
     .venv/bin/python tools/render_slack_thread.py [--out docs/slack-thread.png] [--html FILE]
 
-The reasoner is the tests' scripted one (it looks at the sandbox through the real MCP tools and
-concludes what the scenario's answer key says); pass `--reasoner default` for the configured
-chain (the offline reasoner, or an LLM when one is configured). Not part of the test suite.
+The reasoner is the configured chain (the offline reasoner, or an LLM when one is configured);
+`--reasoner scripted` uses the tests' scripted one instead. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -417,7 +416,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "slack-thread.png")
     parser.add_argument("--html", type=Path, help="also keep the HTML here")
-    parser.add_argument("--reasoner", choices=("scripted", "default"), default="scripted")
+    parser.add_argument("--reasoner", choices=("scripted", "default"), default="default")
     args = parser.parse_args()
     messages = asyncio.run(record_thread(args.reasoner))
     with tempfile.TemporaryDirectory() as work:

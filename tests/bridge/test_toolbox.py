@@ -251,6 +251,21 @@ async def test_empty_result_is_no_data_and_tool_error_is_error() -> None:
         assert message.status == "error"
 
 
+@pytest.mark.parametrize("entry", [ops_stdio(), ops_in_process()], ids=["stdio", "in-process"])
+async def test_structured_results_are_checked_against_the_declared_output_schema(
+    entry: dict[str, Any],
+) -> None:
+    async with Toolbox.open(configs({"ops": entry})) as toolbox:
+        for n in (1, 2, 3):  # the compiled check is reused call after call
+            good = await toolbox.call("ops_count", {"n": n})
+            assert good.status == "success"
+            assert good.structured == {"count": n}
+        drifted = await toolbox.call("ops_drifted")
+        assert drifted.status == "error"
+        assert "Invalid structured content returned by tool drifted" in drifted.text
+        assert "'total' is a required property" in drifted.text
+
+
 async def test_arguments_the_server_rejects_come_back_as_an_error_result() -> None:
     async with Toolbox.open(configs({"ops": ops_stdio()})) as toolbox:
         result = await toolbox.call("ops_sleep", {"seconds": "soon"})

@@ -35,7 +35,7 @@ def test_tools_list_shows_each_server_and_tool_with_read_only_status(
         "prometheus (in-process): not configured: set PROMETHEUS_URL (in the environment, or in "
         "mcpServers.prometheus.env)" in out
     )
-    assert "ops (stdio): ready, 11 tools offered, 4 withheld" in out
+    assert "ops (stdio): ready, 13 tools offered, 4 withheld" in out
     rows = {line.split()[0]: line for line in out if line.startswith("  ")}
     assert rows["ops_echo"].split()[1:] == ["read-only", "Echo", "the", "text", "back."]
     assert rows["ops_big"].split()[1] == "withheld"

@@ -4,7 +4,6 @@ whose docstring is its description and whose result model (`models.py`) is its o
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -13,9 +12,9 @@ from typing import Annotated, Any
 
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel
+from mcp.types import CallToolResult, ToolAnnotations
 
+from ..structured import structured_result
 from . import views
 from .client import KubernetesReader, KubernetesSettings
 from .kubectl import age, format_labels, format_selector
@@ -90,15 +89,6 @@ _KINDS = {
     "cm": "ConfigMap",
     "resourcequota": "ResourceQuota",
 }
-
-
-def _result(model: BaseModel) -> CallToolResult:
-    """Structured content without nulls, and the same JSON, compact, as text."""
-    structured = model.model_dump(mode="json", exclude_none=True)
-    text = json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
-    return CallToolResult(
-        content=[TextContent(type="text", text=text)], structuredContent=structured
-    )
 
 
 def _where(namespace: str | None) -> str:
@@ -613,7 +603,7 @@ def build_server(env: Mapping[str, str]) -> FastMCP:
     @mcp.tool(annotations=READ_ONLY)
     async def list_namespaces() -> Annotated[CallToolResult, NamespaceList]:
         """List namespaces with their phase and age."""
-        return _result(await tools.list_namespaces())
+        return structured_result(await tools.list_namespaces())
 
     @mcp.tool(annotations=READ_ONLY)
     async def list_pods(
@@ -627,7 +617,9 @@ def build_server(env: Mapping[str, str]) -> FastMCP:
         ImagePullBackOff, Pending, ...), ready ("1/2"), restarts, last_termination_reason and
         last_exit_code, age, node. label_selector: `app=checkout`; field_selector:
         `status.phase=Pending` or `spec.nodeName=NODE`. At most `limit` rows (max 500)."""
-        return _result(await tools.list_pods(namespace, label_selector, field_selector, limit))
+        return structured_result(
+            await tools.list_pods(namespace, label_selector, field_selector, limit)
+        )
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_pod(name: str, namespace: str) -> Annotated[CallToolResult, PodDetail]:
@@ -637,7 +629,7 @@ def build_server(env: Mapping[str, str]) -> FastMCP:
         reason/message, running since, terminated reason/exit code), last_termination, probes,
         requests/limits, env refs to ConfigMaps/Secrets (names and keys, never values), volumes,
         and the pod's recent events (newest first)."""
-        return _result(await tools.get_pod(name, namespace))
+        return structured_result(await tools.get_pod(name, namespace))
 
     @mcp.tool(annotations=READ_ONLY)
     async def pod_logs(
@@ -654,7 +646,7 @@ def build_server(env: Mapping[str, str]) -> FastMCP:
         Without `container` the pod's default (first) container is used. `grep` is a
         case-insensitive regular expression applied to the last 5000 lines; the last
         `tail_lines` matches are returned."""
-        return _result(
+        return structured_result(
             await tools.pod_logs(
                 name, namespace, container, previous, tail_lines, since_seconds, grep
             )
@@ -672,7 +664,7 @@ def build_server(env: Mapping[str, str]) -> FastMCP:
         object they are about. `involved_object` is a name or `Kind/name` (`Pod/checkout-x`,
         `deployment/checkout`); `kind` filters on the object kind; `warnings_only` keeps
         Warning events. At most `limit` rows (max 500)."""
-        return _result(
+        return structured_result(
             await tools.list_events(namespace, involved_object, kind, warnings_only, limit)
         )
 
@@ -682,7 +674,7 @@ def build_server(env: Mapping[str, str]) -> FastMCP:
     ) -> Annotated[CallToolResult, DeploymentList]:
         """List deployments with ready/desired, updated and available replicas and images;
         those short of replicas first."""
-        return _result(await tools.list_deployments(namespace))
+        return structured_result(await tools.list_deployments(namespace))
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_deployment(
@@ -694,32 +686,32 @@ def build_server(env: Mapping[str, str]) -> FastMCP:
         between the two newest revisions (`last_change`: images, resources, env, args, ...),
         and recent events of the deployment and its newest ReplicaSets (FailedCreate when a
         quota rejects pods)."""
-        return _result(await tools.get_deployment(name, namespace))
+        return structured_result(await tools.get_deployment(name, namespace))
 
     @mcp.tool(annotations=READ_ONLY)
     async def list_nodes() -> Annotated[CallToolResult, NodeList]:
         """List nodes: status (Ready/NotReady, SchedulingDisabled), roles, version, problem
         conditions (e.g. `MemoryPressure=True`, `Ready=Unknown`) and taints; problems first."""
-        return _result(await tools.list_nodes())
+        return structured_result(await tools.list_nodes())
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_node(name: str) -> Annotated[CallToolResult, NodeDetail]:
         """Describe a node: conditions, taints, unschedulable, capacity and allocatable, the
         requests/limits its pods allocate (with percents), the pods on it, and its events."""
-        return _result(await tools.get_node(name))
+        return structured_result(await tools.get_node(name))
 
     @mcp.tool(annotations=READ_ONLY)
     async def list_pvcs(namespace: str | None = None) -> Annotated[CallToolResult, PVCList]:
         """List persistent volume claims: phase, volume, requested size and capacity, access
         modes, storage class; unbound first."""
-        return _result(await tools.list_pvcs(namespace))
+        return structured_result(await tools.list_pvcs(namespace))
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_pvc(name: str, namespace: str) -> Annotated[CallToolResult, PVCDetail]:
         """Describe a persistent volume claim: phase, storage class, requested size, volume,
         provisioner, the pods using it, and its events (ProvisioningFailed explains a Pending
         claim)."""
-        return _result(await tools.get_pvc(name, namespace))
+        return structured_result(await tools.get_pvc(name, namespace))
 
     @mcp.tool(annotations=READ_ONLY)
     async def list_resource_quotas(
@@ -727,24 +719,24 @@ def build_server(env: Mapping[str, str]) -> FastMCP:
     ) -> Annotated[CallToolResult, ResourceQuotaList]:
         """List resource quotas: for each resource, hard limit vs used, percent, and whether it
         is exhausted (new pods needing it are rejected)."""
-        return _result(await tools.list_resource_quotas(namespace))
+        return structured_result(await tools.list_resource_quotas(namespace))
 
     @mcp.tool(annotations=READ_ONLY)
     async def list_services(namespace: str | None = None) -> Annotated[CallToolResult, ServiceList]:
         """List services: type, cluster IP, external IP, ports, selector."""
-        return _result(await tools.list_services(namespace))
+        return structured_result(await tools.list_services(namespace))
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_service(name: str, namespace: str) -> Annotated[CallToolResult, ServiceDetail]:
         """Describe a service: ports and target ports, selector, how many pods the selector
         matches, ready and not-ready endpoints (`ip:port (pod)`), and its events."""
-        return _result(await tools.get_service(name, namespace))
+        return structured_result(await tools.get_service(name, namespace))
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_configmap(
         name: str, namespace: str
     ) -> Annotated[CallToolResult, ConfigMapDetail]:
         """Show a ConfigMap's keys and values (long values cut). Secrets are never read."""
-        return _result(await tools.get_configmap(name, namespace))
+        return structured_result(await tools.get_configmap(name, namespace))
 
     return mcp

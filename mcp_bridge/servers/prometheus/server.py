@@ -12,9 +12,10 @@ from typing import Annotated, Any
 import httpx
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.server.session import ServerSession
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from ..structured import structured_result
 from .client import (
     PrometheusApi,
     PrometheusError,
@@ -97,7 +98,7 @@ def build_server(env: Mapping[str, str]) -> FastMCP[PrometheusApi]:
             str | None,
             Field(description="evaluation time: RFC 3339, unix seconds, or relative like -5m"),
         ] = None,
-    ) -> QueryResult:
+    ) -> Annotated[CallToolResult, QueryResult]:
         """Evaluate a PromQL expression at one instant (default: now).
 
         Returns each series' labels and value, e.g. `up == 0`,
@@ -107,7 +108,7 @@ def build_server(env: Mapping[str, str]) -> FastMCP[PrometheusApi]:
         api = ctx.request_context.lifespan_context
         at = resolve_time(time, _now(), "time")
         data = await api.get("/api/v1/query", [("query", query), ("time", unix(at))])
-        return _instant_result(query, at, data)
+        return structured_result(_instant_result(query, at, data))
 
     @server.tool(annotations=READ_ONLY)
     async def query_range(
@@ -121,7 +122,7 @@ def build_server(env: Mapping[str, str]) -> FastMCP[PrometheusApi]:
             str | None,
             Field(description="resolution like 30s or 5m; default gives about 60 points"),
         ] = None,
-    ) -> RangeQueryResult:
+    ) -> Annotated[CallToolResult, RangeQueryResult]:
         """Evaluate a PromQL expression over a time range, to see how it changed.
 
         Per series: labels, a summary (first, last, min, max, avg, points) and up to 60
@@ -148,15 +149,17 @@ def build_server(env: Mapping[str, str]) -> FastMCP[PrometheusApi]:
         result = data.get("result") if isinstance(data, dict) else None
         rows = result if isinstance(result, list) else []
         shown = [_range_series(row) for row in rows[:MAX_RANGE_SERIES]]
-        return RangeQueryResult(
-            query=query,
-            start=rfc3339(start_s),
-            end=rfc3339(end_s),
-            step_seconds=step_s,
-            series=shown,
-            series_count=len(rows),
-            truncated=_truncated(len(rows), MAX_RANGE_SERIES, AGGREGATE_HINT),
-            note=None if rows else NO_DATA_NOTE,
+        return structured_result(
+            RangeQueryResult(
+                query=query,
+                start=rfc3339(start_s),
+                end=rfc3339(end_s),
+                step_seconds=step_s,
+                series=shown,
+                series_count=len(rows),
+                truncated=_truncated(len(rows), MAX_RANGE_SERIES, AGGREGATE_HINT),
+                note=None if rows else NO_DATA_NOTE,
+            )
         )
 
     @server.tool(annotations=READ_ONLY)
@@ -168,7 +171,7 @@ def build_server(env: Mapping[str, str]) -> FastMCP[PrometheusApi]:
         ctx: Ctx,
         start: Annotated[str, Field(description="RFC 3339, unix seconds, or relative")] = "-1h",
         end: Annotated[str | None, Field(description="default now")] = None,
-    ) -> SeriesList:
+    ) -> Annotated[CallToolResult, SeriesList]:
         """List the label sets of the series a selector matches (which series exist)."""
         api = ctx.request_context.lifespan_context
         now = _now()
@@ -179,34 +182,38 @@ def build_server(env: Mapping[str, str]) -> FastMCP[PrometheusApi]:
         ]
         data = await api.get("/api/v1/series", params)
         found = [dict(s) for s in data] if isinstance(data, list) else []
-        return SeriesList(
-            match=match,
-            series=found[:MAX_SERIES],
-            total=len(found),
-            truncated=_truncated(
-                len(found), MAX_SERIES, "add label matchers to the selector to see fewer series"
-            ),
+        return structured_result(
+            SeriesList(
+                match=match,
+                series=found[:MAX_SERIES],
+                total=len(found),
+                truncated=_truncated(
+                    len(found), MAX_SERIES, "add label matchers to the selector to see fewer series"
+                ),
+            )
         )
 
     @server.tool(annotations=READ_ONLY)
-    async def label_names(ctx: Ctx) -> LabelNames:
+    async def label_names(ctx: Ctx) -> Annotated[CallToolResult, LabelNames]:
         """List every label name Prometheus knows (pod, namespace, job, ...)."""
         api = ctx.request_context.lifespan_context
         data = await api.get("/api/v1/labels")
         names = [str(n) for n in data] if isinstance(data, list) else []
-        return LabelNames(
-            labels=names[:MAX_LABEL_NAMES],
-            total=len(names),
-            truncated=_truncated(
-                len(names), MAX_LABEL_NAMES, "use series() with a selector to see what exists"
-            ),
+        return structured_result(
+            LabelNames(
+                labels=names[:MAX_LABEL_NAMES],
+                total=len(names),
+                truncated=_truncated(
+                    len(names), MAX_LABEL_NAMES, "use series() with a selector to see what exists"
+                ),
+            )
         )
 
     @server.tool(annotations=READ_ONLY)
     async def label_values(
         label: Annotated[str, Field(description="label name; __name__ lists metric names")],
         ctx: Ctx,
-    ) -> LabelValues:
+    ) -> Annotated[CallToolResult, LabelValues]:
         """List the values of one label, e.g. `namespace`, `pod`, or `__name__` for metrics."""
         if not _LABEL_NAME.fullmatch(label):
             raise PrometheusError(
@@ -216,32 +223,36 @@ def build_server(env: Mapping[str, str]) -> FastMCP[PrometheusApi]:
         api = ctx.request_context.lifespan_context
         data = await api.get(f"/api/v1/label/{label}/values")
         values = [str(v) for v in data] if isinstance(data, list) else []
-        return LabelValues(
-            label=label,
-            values=values[:MAX_LABEL_VALUES],
-            total=len(values),
-            truncated=_truncated(
-                len(values),
-                MAX_LABEL_VALUES,
-                f'use series("{{{label}=~\\"prefix.*\\"}}") or a query to narrow the values',
-            ),
+        return structured_result(
+            LabelValues(
+                label=label,
+                values=values[:MAX_LABEL_VALUES],
+                total=len(values),
+                truncated=_truncated(
+                    len(values),
+                    MAX_LABEL_VALUES,
+                    f'use series("{{{label}=~\\"prefix.*\\"}}") or a query to narrow the values',
+                ),
+            )
         )
 
     @server.tool(annotations=READ_ONLY)
-    async def alerts(ctx: Ctx) -> AlertList:
+    async def alerts(ctx: Ctx) -> Annotated[CallToolResult, AlertList]:
         """List the alerts Prometheus has firing or pending now, with labels and annotations."""
         api = ctx.request_context.lifespan_context
         data = await api.get("/api/v1/alerts")
         raw = data.get("alerts") if isinstance(data, dict) else None
         rows = [a for a in raw if isinstance(a, dict)] if isinstance(raw, list) else []
         listed = [_alert(a) for a in rows]
-        return AlertList(
-            alerts=listed[:MAX_ALERTS],
-            firing=sum(a.state == "firing" for a in listed),
-            pending=sum(a.state == "pending" for a in listed),
-            truncated=_truncated(
-                len(listed), MAX_ALERTS, "use query('ALERTS{alertname=\"...\"}') to look closer"
-            ),
+        return structured_result(
+            AlertList(
+                alerts=listed[:MAX_ALERTS],
+                firing=sum(a.state == "firing" for a in listed),
+                pending=sum(a.state == "pending" for a in listed),
+                truncated=_truncated(
+                    len(listed), MAX_ALERTS, "use query('ALERTS{alertname=\"...\"}') to look closer"
+                ),
+            )
         )
 
     return server

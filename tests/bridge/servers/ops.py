@@ -11,15 +11,20 @@ import asyncio
 import os
 import sys
 from collections.abc import Mapping
+from typing import Annotated
 
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
 READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True)
 WRITES = ToolAnnotations(readOnlyHint=False, destructiveHint=False)
 DESTROYS = ToolAnnotations(readOnlyHint=False, destructiveHint=True)
+
+
+class Count(BaseModel):
+    count: int
 
 
 class Leak(BaseModel):
@@ -112,6 +117,29 @@ def build_server(env: Mapping[str, str]) -> FastMCP:
     def delete_everything() -> str:
         """Delete everything (destructive)."""
         return "deleted"
+
+    @server.tool(annotations=READ_ONLY)
+    def count(n: int = 3) -> Count:
+        """Count up to n (a structured result that matches its output schema)."""
+        return Count(count=n)
+
+    @server.tool(annotations=READ_ONLY)
+    def drifted() -> Annotated[CallToolResult, Count]:
+        """A structured result that does not match the schema the server declares for it
+        (returned as a finished CallToolResult, which the SDK's server does not re-check)."""
+        return CallToolResult(
+            content=[TextContent(type="text", text='{"count": 1}')],
+            structuredContent={"count": 1},
+        )
+
+    # A buggy server: the schema it lists for `drifted` requires a field its results lack.
+    declared = server._tool_manager.get_tool("drifted")
+    assert declared is not None
+    declared.fn_metadata.output_schema = {
+        "type": "object",
+        "properties": {"count": {"type": "integer"}, "total": {"type": "integer"}},
+        "required": ["count", "total"],
+    }
 
     return server
 
