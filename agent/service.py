@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
@@ -129,9 +129,15 @@ class InvestigationService:
 
     # --- life cycle ----------------------------------------------------------------------
 
-    async def start(self) -> list[InvestigationRecord]:
+    async def start(self, *, workers: bool = True) -> list[InvestigationRecord]:
         """Requeue what a crash left queued or running, answer pending follow-ups, and start
-        the workers. Returns the requeued investigations."""
+        the workers. Returns the requeued investigations.
+
+        `workers=False` only takes alerts in (they wait in the queue): an intake-only process,
+        or a benchmark of intake alone."""
+        if not workers:
+            self._accepting = True
+            return []
         requeued = await self.store.requeue_unfinished()
         for record in requeued:
             log.info("requeued %s after restart (attempts so far: %d)", record.id, record.attempts)
@@ -189,20 +195,37 @@ class InvestigationService:
         admission = await self.store.admit(
             alert, window_s=self.settings.dedup_window_s, origin=origin, thread=thread
         )
-        if admission.created:
-            busy = self.running >= self.settings.concurrency
-            if busy:
-                counts = await self.store.counts_by_status()
+        await self._queued([admission])
+        return admission
+
+    async def submit_all(self, alerts: Sequence[Alert], *, origin: Origin) -> list[Admission]:
+        """`submit` for every alert of one delivery (a webhook), all or none: when it raises,
+        none of them was stored. Admissions come back in the order of `alerts`."""
+        if not self._accepting:
+            raise ServiceStopping("not taking new investigations: shutting down")
+        admissions = await self.store.admit_all(
+            alerts, window_s=self.settings.dedup_window_s, origin=origin
+        )
+        await self._queued(admissions)
+        return admissions
+
+    async def _queued(self, admissions: Sequence[Admission]) -> None:
+        created = [admission.record.id for admission in admissions if admission.created]
+        if not created:
+            return
+        if self.running >= self.settings.concurrency:
+            counts = await self.store.counts_by_status()
+            waiting = counts[InvestigationStatus.QUEUED]
+            for n, investigation_id in enumerate(created):
                 await self._publish(
                     Queued(
-                        investigation_id=admission.record.id,
-                        ahead=max(0, counts[InvestigationStatus.QUEUED] - 1),
+                        investigation_id=investigation_id,
+                        ahead=max(0, waiting - len(created) + n),
                         running=self.running,
                         concurrency=self.settings.concurrency,
                     )
                 )
-            self._wake.set()
-        return admission
+        self._wake.set()
 
     # --- watching ------------------------------------------------------------------------
 
@@ -210,8 +233,11 @@ class InvestigationService:
         """Live events from now on: for one investigation, or all of them."""
         return self.bus.subscribe(investigation_id)
 
-    async def follow(self, investigation_id: str) -> AsyncIterator[StoredEvent]:
+    async def follow(
+        self, investigation_id: str, *, after_seq: int = 0
+    ) -> AsyncIterator[StoredEvent]:
         """Everything so far (from the store), then live events until the investigation ends.
+        `after_seq` skips the events a reader already has (an SSE client's Last-Event-ID).
         Raises InvestigationNotFound for an unknown id."""
         # Subscribe before reading the store, so nothing published in between is missed.
         subscription = self.bus.subscribe(investigation_id)
@@ -222,7 +248,9 @@ class InvestigationService:
             for stored in await self.store.events(investigation_id):
                 last_seq = stored.seq
                 ended = isinstance(stored.event, _TERMINAL)
-                yield stored
+                if stored.seq > after_seq:
+                    yield stored
+            last_seq = max(last_seq, after_seq)
             if ended:
                 return
             async for stored in subscription:

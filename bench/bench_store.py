@@ -2,8 +2,9 @@
 six events a short investigation appends, with p50/p99 admit latency.
 
 Baselines from the same run: a bare INSERT of the same row through the same engine (what the
-dedup check and the ON CONFLICT clause cost), and on SQLite the same concurrent load without the
-store's in-process writer queue (what leaving it to SQLite's busy handler costs).
+dedup check and the ON CONFLICT clause cost), the concurrent load without group commit (one
+transaction per admission), and on SQLite that load without the store's in-process writer queue
+(what leaving it to SQLite's busy handler costs).
 
     .venv/bin/python bench/bench_store.py
 PostgreSQL too when SRE_AGENT_TEST_POSTGRES_URL names a server (a throwaway database is made).
@@ -142,32 +143,36 @@ async def duplicates(store: Store, count: int) -> Run:
 
 
 async def bare_inserts(store: Store, count: int, workers: int) -> Run:
-    """The floor: one INSERT of the same row per transaction, through the store's own engine
-    (and its writer queue on SQLite), without the duplicate check."""
+    """The floor: one INSERT of the same row per write, through the store's own write path
+    (its group commit, or its writer queue), without the duplicate check."""
     run = Run()
     item = alert("bare").model_dump(mode="json")
-    database = store._db  # the baseline shares the engine and its settings
     keys = iter(range(count))
 
+    statement = sa.insert(investigations)  # built once, as the store builds admission's
+
+    def insert(conn: sa.Connection) -> None:
+        now = store._now()
+        conn.execute(
+            statement,
+            {
+                "id": "bare_" + secrets.token_hex(8),
+                "dedup_key": "bare-" + secrets.token_hex(8),
+                "source": "alertmanager",
+                "status": "finished",
+                "alert": item,
+                "title": "t",
+                "severity": "critical",
+                "origin_kind": "http",
+                "created_at": now,
+                "updated_at": now,
+                "attempts": 0,
+                "last_event_seq": 0,
+            },
+        )
+
     async def insert_one() -> None:
-        async with store._write_turn, database.writer.begin() as conn:
-            now = store._now()
-            await conn.execute(
-                sa.insert(investigations).values(
-                    id="bare_" + secrets.token_hex(8),
-                    dedup_key="bare-" + secrets.token_hex(8),
-                    source="alertmanager",
-                    status="finished",
-                    alert=item,
-                    title="t",
-                    severity="critical",
-                    origin_kind="http",
-                    created_at=now,
-                    updated_at=now,
-                    attempts=0,
-                    last_event_seq=0,
-                )
-            )
+        await store._write(insert)
 
     async def worker() -> None:
         for _ in keys:
@@ -181,16 +186,19 @@ async def bare_inserts(store: Store, count: int, workers: int) -> Run:
 
 async def bench(url: str, label: str) -> None:
     print(f"{label}: {make_url(url).render_as_string(hide_password=True)}  (median of {ROUNDS})")
-    async with await Store.open(url) as store:
-        queue = store._write_turn  # the ablation below swaps it out
+    async with (
+        await Store.open(url) as store,
+        await Store.open(url, group_commit=False) as plain,
+    ):
+        queue = plain._write_turn  # the ablation below swaps it out
         unqueued: Any = contextlib.nullcontext()
 
         async def without_queue() -> Run:
-            store._write_turn = unqueued
+            plain._write_turn = unqueued
             try:
-                return await admissions(store, CONCURRENT, WORKERS, with_events=False)
+                return await admissions(plain, CONCURRENT, WORKERS, with_events=False)
             finally:
-                store._write_turn = queue
+                plain._write_turn = queue
 
         scenarios: dict[str, Callable[[], Awaitable[Run]]] = {
             "admit + 6 events, sequential": lambda: admissions(
@@ -202,6 +210,9 @@ async def bench(url: str, label: str) -> None:
             "admit only, sequential": lambda: admissions(store, SEQUENTIAL, 1, with_events=False),
             f"admit only, {WORKERS} concurrent": lambda: admissions(
                 store, CONCURRENT, WORKERS, with_events=False
+            ),
+            f"admit only, {WORKERS} concurrent, one transaction each": lambda: admissions(
+                plain, CONCURRENT, WORKERS, with_events=False
             ),
             "duplicate admit (dedup hit), sequential": lambda: duplicates(store, SEQUENTIAL),
             "baseline: bare INSERT, sequential": lambda: bare_inserts(store, SEQUENTIAL, 1),
@@ -229,12 +240,17 @@ async def bench(url: str, label: str) -> None:
             f"  admit takes {bare_seq.rate / admit_seq.rate:.2f}x the time of a bare insert "
             f"sequentially, {bare_conc.rate / admit_conc.rate:.2f}x at {WORKERS} concurrent"
         )
+        single = figures[f"admit only, {WORKERS} concurrent, one transaction each"]
+        print(
+            f"  group commit vs one transaction per admission: throughput "
+            f"{admit_conc.rate / single.rate:.2f}x, p99 latency {admit_conc.p99 / single.p99:.2f}x"
+        )
         if store.kind == "sqlite":
             loose = figures[f"admit only, {WORKERS} concurrent, no writer queue"]
             print(
-                "  writer queue vs SQLite busy-timeout polling alone: throughput "
-                f"{admit_conc.rate / loose.rate:.2f}x, "
-                f"p99 latency {admit_conc.p99 / loose.p99:.2f}x"
+                "  one transaction each: writer queue vs SQLite busy-timeout polling alone: "
+                f"throughput {single.rate / loose.rate:.2f}x, "
+                f"p99 latency {single.p99 / loose.p99:.2f}x"
             )
 
 

@@ -24,6 +24,12 @@ class Metrics:
             ["status"],
             registry=r,
         )
+        self.investigations_by_category = Gauge(
+            "sre_agent_investigations_by_category",
+            "Finished investigations in the store, by the category of their root cause",
+            ["category"],
+            registry=r,
+        )
         self.investigations_finished = Counter(
             "sre_agent_investigations_finished",
             "Investigations that ended, by category and the reasoner that wrote the report",
@@ -61,6 +67,19 @@ class Metrics:
             "sre_agent_slack_api_errors",
             "Slack Web API calls that failed, by method and error",
             ["method", "error"],
+            registry=r,
+        )
+        self.http_requests = Counter(
+            "sre_agent_http_requests",
+            "HTTP requests answered, by route, method and status code",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.http_request_duration = Histogram(
+            "sre_agent_http_request_duration_seconds",
+            "Time to answer an HTTP request (event streams: until the stream starts)",
+            ["route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=r,
         )
         self.queue_depth = Gauge(

@@ -50,6 +50,52 @@ class Settings(BaseSettings):
     drain_grace_s: float = Field(
         default=30.0, ge=0, description="on shutdown, how long running investigations get"
     )
+    # --- HTTP endpoint and logs (owned by http; bot/http/, bot/logging.py) ---
+    http_host: str = Field(default="127.0.0.1", min_length=1, description="address to listen on")
+    http_port: int = Field(default=8080, ge=0, le=65535, description="port (0: any free port)")
+    http_token: SecretStr | None = Field(
+        default=None, description="bearer token every route but /healthz requires"
+    )
+    http_max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="larger bodies get 413"
+    )
+    grafana_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="when set, POST /alerts/grafana needs a valid X-Grafana-Alerting-Signature",
+    )
+    grafana_webhook_timestamp_header: str | None = Field(
+        default=None,
+        description="the contact point's HMAC timestamp header, if it sets one (replays refused)",
+    )
+    http_sse_keepalive_s: float = Field(
+        default=15.0, gt=0, le=300, description="comment line on idle event streams this often"
+    )
+    log_level: str = Field(
+        default="INFO",
+        pattern=r"(?i)^(debug|info|warning|error)$",
+        description="level of `serve`'s logs: debug, info, warning or error",
+    )
+    log_format: str = Field(
+        default="json",
+        pattern=r"^(json|text)$",
+        description="`serve`'s logs: json (one object per line) or text (for a terminal)",
+    )
+
+    @field_validator("http_token", "grafana_webhook_secret", mode="before")
+    @classmethod
+    def _strong_secret(cls, value: object) -> object:
+        """Empty means not set (a blank line in a Secret); a short one is a mistake."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str):
+            if not text.strip():
+                return None
+            if len(text.strip()) < 16:
+                raise ValueError(
+                    "must be at least 16 characters; generate one with `openssl rand -hex 32`"
+                )
+            return text.strip()
+        return value
+
     runbook_dirs: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,
         description="extra runbook directories, searched before built-ins (comma-separated in env)",

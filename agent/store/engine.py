@@ -58,6 +58,13 @@ class Database:
     kind: Literal["sqlite", "postgresql"]
     memory: bool  # an SQLite database in memory: one connection, everything serialized
     description: str  # the URL with any password hidden, for messages and logs
+    # An SQLite file also gets a plain synchronous engine (one connection, transactions begin
+    # IMMEDIATE) for the store's writer thread, which commits writes in groups.
+    sync_writer: sa.Engine | None = None
+
+    def dispose_sync(self) -> None:
+        if self.sync_writer is not None:
+            self.sync_writer.dispose()
 
 
 def redact_url(url: str) -> str:
@@ -108,13 +115,27 @@ async def connect(
             json_serializer=dumps_json,
             **pool,
         )
-        _configure_sqlite(engine, busy_timeout_ms=round(busy_timeout_s * 1000))
+        _configure_sqlite(engine.sync_engine, busy_timeout_ms=round(busy_timeout_s * 1000))
+        sync_writer = None
+        if not memory:
+            sync_writer = sa.create_engine(
+                parsed.set(drivername="sqlite+pysqlite"),
+                # Used by one thread at a time (the store's writer thread), not always the same.
+                connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
+                json_serializer=dumps_json,
+                pool_size=1,
+                max_overflow=0,
+            )
+            _configure_sqlite(
+                sync_writer, busy_timeout_ms=round(busy_timeout_s * 1000), writes_only=True
+            )
         return Database(
             engine=engine,
             writer=engine.execution_options(**{_WRITE: True}),
             kind="sqlite",
             memory=memory,
             description=description,
+            sync_writer=sync_writer,
         )
     engine = create_async_engine(
         parsed,
@@ -145,8 +166,10 @@ async def _make_parent_directory(path: Path, description: str) -> None:
         ) from None
 
 
-def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _configure_sqlite(
+    engine: sa.Engine, *, busy_timeout_ms: int, writes_only: bool = False
+) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own transaction handling skips BEGIN before SELECT and DDL; the store
         # issues BEGIN itself (below) so every transaction is a real one.
@@ -161,11 +184,11 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         # IMMEDIATE takes the write lock up front: a writer that read first and upgraded later
         # could fail with "database is locked" half-way instead of waiting its turn.
-        immediate = connection.get_execution_options().get(_WRITE, False)
+        immediate = writes_only or connection.get_execution_options().get(_WRITE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 

@@ -11,9 +11,11 @@ import contextlib
 import hashlib
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 import sqlalchemy as sa
 from alembic.script.revision import RevisionError
@@ -62,12 +64,69 @@ FINISHED = InvestigationStatus.FINISHED.value
 FAILED = InvestigationStatus.FAILED.value
 
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_ID_LENGTH = 12
+_ID_SPACE = len(_ID_ALPHABET) ** _ID_LENGTH
 _KEY_MAX = 255
 # Every column but the transcript, which is read only when asked for.
 _RECORD_COLUMNS = [column for column in _inv.c if column.name != "transcript"]
 # Rounds of "insert, or find who inserted first" before giving up; one is enough unless the
 # winner of a race rolls back in between, which takes a failure on its side.
 _ADMIT_ROUNDS = 5
+# Writes committed together at most; bounds one transaction's size (and the WAL's growth).
+_MAX_GROUP = 256
+
+T = TypeVar("T")
+
+# Admission's statements, built once: building a statement costs more than running it
+# (SQLAlchemy coerces every column and value anew), and admission is the intake's hot path.
+# The active-status test is literal SQL: an IN list of bound values is rewritten per execution.
+_ACTIVE = sa.text(schema.ACTIVE_PREDICATE)
+_DUPLICATE = sa.and_(
+    _inv.c.dedup_key == sa.bindparam("key"),
+    sa.or_(_ACTIVE, _inv.c.finished_at >= sa.bindparam("since")),
+)
+_DUPLICATE_OF = (
+    sa.select(*_RECORD_COLUMNS)
+    .where(_DUPLICATE)
+    .order_by(sa.case((_ACTIVE, 0), else_=1), _inv.c.finished_at.desc())
+    .limit(1)
+)
+# The columns a new investigation is inserted with (see `_new_investigation`).
+_NEW_COLUMNS = (
+    "id",
+    "dedup_key",
+    "source",
+    "status",
+    "alert",
+    "title",
+    "severity",
+    "origin_kind",
+    "origin_channel",
+    "origin_user",
+    "origin_reference",
+    "thread_channel",
+    "thread_ts",
+    "thread_message_ts",
+    "created_at",
+    "updated_at",
+    "attempts",
+    "last_event_seq",
+)
+# Insert unless a duplicate exists, in one statement: a new alert (the common case under load)
+# costs one round trip. A row inserted by a concurrent transaction that this one cannot see yet
+# still stops it, through the unique index (`ON CONFLICT DO NOTHING`).
+_ADMIT_INSERT = {
+    kind: dialect_insert(_inv)
+    .from_select(
+        _NEW_COLUMNS,
+        sa.select(*(sa.bindparam(name, type_=_inv.c[name].type) for name in _NEW_COLUMNS)).where(
+            ~sa.exists().where(_DUPLICATE)
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=[_inv.c.dedup_key], index_where=_ACTIVE)
+    .returning(*_RECORD_COLUMNS)
+    for kind, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+}
 
 
 def _utc_now() -> datetime:
@@ -76,7 +135,13 @@ def _utc_now() -> datetime:
 
 def new_id(prefix: str) -> str:
     """A short, URL-safe, random id such as `inv_3k9x0q2mz7ab` (62 bits)."""
-    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+    # One draw for all twelve characters (twelve draws cost more than the insert they feed).
+    value = secrets.randbelow(_ID_SPACE)
+    digits = []
+    for _ in range(_ID_LENGTH):
+        value, digit = divmod(value, 36)
+        digits.append(_ID_ALPHABET[digit])
+    return prefix + "".join(digits)
 
 
 def storable_key(value: str) -> str:
@@ -95,7 +160,9 @@ class Store:
     Open with `await Store.open(url)`; close with `await store.close()` (or `async with`).
     """
 
-    def __init__(self, database: Database, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, database: Database, *, clock: Callable[[], datetime], group_commit: bool = True
+    ) -> None:
         """Use `Store.open`; this only wires an already migrated database."""
         self._db = database
         self._clock = clock
@@ -110,6 +177,22 @@ class Store:
         self._read_turn: contextlib.AbstractAsyncContextManager[Any] = (
             self._write_turn if database.memory else contextlib.nullcontext()
         )
+        # Group commit: one writer task takes every write waiting in the queue and commits
+        # them in one transaction. On SQLite (synchronous=FULL, one writer at a time) that is
+        # one fsync for the group instead of one each; on PostgreSQL one connection checkout,
+        # BEGIN and COMMIT instead of one each. Not in memory: there is a single connection.
+        #
+        # On an SQLite file the group runs in a thread of its own on a plain (synchronous)
+        # connection: the whole transaction is one hand-over from the event loop, where
+        # aiosqlite would hand every statement over and back, each waiting for a turn of a
+        # busy loop.
+        self._group_commit = group_commit and not database.memory
+        self._thread: ThreadPoolExecutor | None = None
+        if self._group_commit and database.sync_writer is not None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="sre-agent-store-writer")
+        self._queue: asyncio.Queue[_Write[Any]] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self.commits = 0  # transactions committed by the group writer (tests, benchmarks)
 
     @classmethod
     async def open(
@@ -120,6 +203,7 @@ class Store:
         busy_timeout_s: float = 10.0,
         connect_timeout_s: float = 10.0,
         command_timeout_s: float = 30.0,
+        group_commit: bool = True,
     ) -> Store:
         """Connect to `url`, create or migrate the schema, and return the store.
 
@@ -127,6 +211,9 @@ class Store:
         `sqlite+aiosqlite://` (in memory) or `postgresql+asyncpg://user:pw@host:port/db`;
         plain `sqlite://` and `postgresql://` pick those drivers. Raises `StoreUnavailable`
         with a one-line reason (the URL shown without its password).
+
+        `group_commit=False` gives every SQLite write its own transaction (and fsync); it is
+        there to measure what group commit buys.
         """
         database = await connect(
             url,
@@ -139,13 +226,14 @@ class Store:
                 await migrate(database)
         except (DBAPIError, OSError, TimeoutError, CommandError, RevisionError) as exc:
             await database.engine.dispose()
+            database.dispose_sync()
             reason = describe_failure(exc)
             if isinstance(exc, TimeoutError):
                 reason = f"no answer within {connect_timeout_s + command_timeout_s:.0f}s"
             raise StoreUnavailable(
                 f"cannot open the store at {database.description}: {reason}"
             ) from exc
-        return cls(database, clock=clock)
+        return cls(database, clock=clock, group_commit=group_commit)
 
     @property
     def description(self) -> str:
@@ -158,9 +246,22 @@ class Store:
         return self._db.kind
 
     async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            await self._db.engine.dispose()
+        """Refuse new work, let the writes already accepted commit, and disconnect."""
+        if self._closed:
+            return
+        self._closed = True
+        writer = self._writer
+        if writer is not None and not writer.done():
+            try:
+                await self._queue.join()
+            finally:
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writer
+        if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._db.dispose_sync)
+            self._thread.shutdown(wait=False)
+        await self._db.engine.dispose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -197,35 +298,60 @@ class Store:
         commit) and then reads the winner's row: no lock is held across the read, and no
         aborted transaction has to be retried.
         """
-        if window_s < 0:
-            raise ValueError(f"window_s must be zero or more, got {window_s}")
+        _check_window(window_s)
+
+        def work(conn: sa.Connection) -> Admission:
+            return self._admit_one(conn, alert, window_s, origin, thread)
+
+        return await self._write(work)
+
+    async def admit_all(
+        self, alerts: Sequence[Alert], *, window_s: float, origin: Origin
+    ) -> list[Admission]:
+        """`admit` for every alert of one delivery, in one transaction: all are stored, or
+        (when it raises) none. Returns their admissions in the order given; an alert repeated
+        in `alerts` joins the investigation of its first occurrence."""
+        _check_window(window_s)
+        # Inserted in key order, so two deliveries sharing alerts wait for each other on
+        # PostgreSQL instead of deadlocking.
+        order = sorted(range(len(alerts)), key=lambda n: storable_key(alerts[n].dedup_key))
+
+        def work(conn: sa.Connection) -> list[Admission]:
+            admitted: dict[int, Admission] = {}
+            for n in order:
+                admitted[n] = self._admit_one(conn, alerts[n], window_s, origin, None)
+            return [admitted[n] for n in range(len(alerts))]
+
+        return await self._write(work) if alerts else []
+
+    def _admit_one(
+        self,
+        conn: sa.Connection,
+        alert: Alert,
+        window_s: float,
+        origin: Origin,
+        thread: SlackThread | None,
+    ) -> Admission:
         key = storable_key(alert.dedup_key)
+        # Each round's statements see what other transactions committed before them (READ
+        # COMMITTED on PostgreSQL), so a round after a lost race finds the winner's row.
         for _ in range(_ADMIT_ROUNDS):
-            async with self._writing() as conn:
-                now = self._now()
-                since = now - timedelta(seconds=window_s)
-                found = await self._duplicate_of(conn, key, since)
-                created = found is None
-                if found is None:
-                    inserted = await conn.execute(
-                        self._insert(_inv)
-                        .values(_new_investigation(new_id("inv_"), key, alert, origin, now))
-                        .on_conflict_do_nothing(
-                            index_elements=[_inv.c.dedup_key],
-                            index_where=sa.text(schema.ACTIVE_PREDICATE),
-                        )
-                        .returning(*_RECORD_COLUMNS)
-                    )
-                    found = inserted.one_or_none()
-                    if found is None:  # another admission won the race: join its investigation
-                        created = False
-                        found = await self._duplicate_of(conn, key, since)
-                if found is not None:
-                    record = _record(found)
-                    if thread is not None:
-                        await self._link(conn, record.id, thread, now)
-                        record = await self._load(conn, record.id)
-                    return Admission(record=record, created=created)
+            now = self._now()
+            since = now - timedelta(seconds=window_s)
+            values = _new_investigation(new_id("inv_"), key, alert, origin, now)
+            inserted = conn.execute(
+                _ADMIT_INSERT[self._db.kind], {**values, "key": key, "since": since}
+            )
+            found = inserted.one_or_none()
+            created = found is not None
+            if found is None:  # a duplicate exists, or another admission just won the race
+                found = self._duplicate_of(conn, key, since)
+            if found is not None:
+                record = _record(found, alert if created else None)
+                if thread is not None:
+                    self._link(conn, record.id, thread, now)
+                    record = self._load(conn, record.id)
+                return Admission(record=record, created=created)
         raise StoreError(
             f"could not admit alert {alert.dedup_key[:80]!r}: concurrent admissions kept "
             "rolling back; check the database's health and retry"
@@ -236,17 +362,21 @@ class Store:
 
         Raises `InvalidTransition` when it is not queued, so no investigation runs twice.
         """
-        async with self._writing() as conn:
-            await self._start(conn, investigation_id)
-            return await self._load(conn, investigation_id)
+
+        def work(conn: sa.Connection) -> InvestigationRecord:
+            self._start(conn, investigation_id)
+            return self._load(conn, investigation_id)
+
+        return await self._write(work)
 
     async def claim_next(self) -> InvestigationRecord | None:
         """Start the oldest queued investigation (as `mark_running`), or None when none waits.
 
         Safe with several workers and processes: each queued investigation goes to one.
         """
-        async with self._writing() as conn:
-            claimed = await conn.execute(
+
+        def work(conn: sa.Connection) -> InvestigationRecord | None:
+            claimed = conn.execute(
                 sa.select(_inv.c.id)
                 .where(_inv.c.status == QUEUED)
                 .order_by(_inv.c.created_at, _inv.c.id)
@@ -256,20 +386,25 @@ class Store:
             investigation_id = claimed.scalar_one_or_none()
             if investigation_id is None:
                 return None
-            await self._start(conn, investigation_id)
-            return await self._load(conn, investigation_id)
+            self._start(conn, investigation_id)
+            return self._load(conn, investigation_id)
+
+        return await self._write(work)
 
     async def mark_queued(self, investigation_id: str) -> InvestigationRecord:
         """Put a running investigation back in the queue (draining on SIGTERM)."""
-        async with self._writing() as conn:
-            await self._transition(
+
+        def work(conn: sa.Connection) -> InvestigationRecord:
+            self._transition(
                 conn,
                 investigation_id,
                 allowed=(QUEUED, RUNNING),
                 wanted="queued again",
                 values={"status": QUEUED},
             )
-            return await self._load(conn, investigation_id)
+            return self._load(conn, investigation_id)
+
+        return await self._write(work)
 
     async def requeue_unfinished(self) -> list[InvestigationRecord]:
         """On start: every queued or running investigation (left by a crash) becomes queued.
@@ -278,18 +413,21 @@ class Store:
         Assumes one runner process per database: a running investigation is taken to be
         orphaned, not running elsewhere.
         """
-        async with self._writing() as conn:
-            await conn.execute(
+
+        def work(conn: sa.Connection) -> list[InvestigationRecord]:
+            conn.execute(
                 sa.update(_inv)
                 .where(_inv.c.status == RUNNING)
                 .values(status=QUEUED, updated_at=self._now())
             )
-            rows = await conn.execute(
+            rows = conn.execute(
                 sa.select(*_RECORD_COLUMNS)
                 .where(_inv.c.status == QUEUED)
                 .order_by(_inv.c.created_at, _inv.c.id)
             )
             return [_record(row) for row in rows]
+
+        return await self._write(work)
 
     async def finish(
         self,
@@ -313,11 +451,14 @@ class Store:
         }
         if transcript is not None:
             values["transcript"] = messages_to_dict(transcript)
-        async with self._writing() as conn:
-            await self._transition(
+
+        def work(conn: sa.Connection) -> InvestigationRecord:
+            self._transition(
                 conn, investigation_id, allowed=(RUNNING,), wanted="finished", values=values
             )
-            return await self._load(conn, investigation_id)
+            return self._load(conn, investigation_id)
+
+        return await self._write(work)
 
     async def fail(
         self,
@@ -330,15 +471,18 @@ class Store:
         values: dict[str, Any] = {"status": FAILED, "finished_at": self._now(), "error": error}
         if transcript is not None:
             values["transcript"] = messages_to_dict(transcript)
-        async with self._writing() as conn:
-            await self._transition(
+
+        def work(conn: sa.Connection) -> InvestigationRecord:
+            self._transition(
                 conn,
                 investigation_id,
                 allowed=(QUEUED, RUNNING),
                 wanted="failed",
                 values=values,
             )
-            return await self._load(conn, investigation_id)
+            return self._load(conn, investigation_id)
+
+        return await self._write(work)
 
     # --- events and transcript -------------------------------------------------------------
 
@@ -359,11 +503,12 @@ class Store:
         for event in events:
             if isinstance(event, Started):
                 values.update(runbook=event.runbook, reasoner=event.reasoner)
-        async with self._writing() as conn:
+
+        def work(conn: sa.Connection) -> list[int]:
             values["updated_at"] = self._now()
             # Bumping the counter locks the row: concurrent appends to one investigation get
             # consecutive, distinct numbers.
-            bumped = await conn.execute(
+            bumped = conn.execute(
                 sa.update(_inv)
                 .where(_inv.c.id == investigation_id)
                 .values(values)
@@ -374,7 +519,7 @@ class Store:
                 raise InvestigationNotFound(investigation_id)
             first = row.last_event_seq - count + 1
             if events:
-                await conn.execute(
+                conn.execute(
                     sa.insert(_events),
                     [
                         {
@@ -390,6 +535,8 @@ class Store:
                 )
             return list(range(first, first + count))
 
+        return await self._write(work)
+
     async def events(
         self, investigation_id: str, *, after_seq: int = 0, limit: int | None = None
     ) -> list[StoredEvent]:
@@ -404,7 +551,7 @@ class Store:
         async with self._reading() as conn:
             rows = (await conn.execute(query)).all()
             if not rows:
-                await self._require(conn, investigation_id)
+                await conn.run_sync(self._require, investigation_id)
         return [
             StoredEvent(
                 seq=row.seq, attempt=row.attempt, event=EVENT_ADAPTER.validate_python(row.payload)
@@ -414,8 +561,9 @@ class Store:
 
     async def save_transcript(self, investigation_id: str, messages: Sequence[BaseMessage]) -> None:
         """Replace the stored conversation (LangChain messages, tool artifacts included)."""
-        async with self._writing() as conn:
-            saved = await conn.execute(
+
+        def work(conn: sa.Connection) -> None:
+            saved = conn.execute(
                 sa.update(_inv)
                 .where(_inv.c.id == investigation_id)
                 .values(transcript=messages_to_dict(messages), updated_at=self._now())
@@ -423,6 +571,8 @@ class Store:
             )
             if saved.scalar_one_or_none() is None:
                 raise InvestigationNotFound(investigation_id)
+
+        await self._write(work)
 
     async def transcript(self, investigation_id: str) -> list[BaseMessage]:
         """The stored conversation, ready to continue (empty before the first save)."""
@@ -437,9 +587,14 @@ class Store:
 
     # --- reads -----------------------------------------------------------------------------
 
+    async def ping(self) -> None:
+        """Raise `StoreUnavailable` (or `StoreClosed`) unless the database answers a query."""
+        async with self._reading() as conn:
+            await conn.execute(sa.select(1))
+
     async def get(self, investigation_id: str) -> InvestigationRecord:
         async with self._reading() as conn:
-            return await self._load(conn, investigation_id)
+            return await conn.run_sync(self._load, investigation_id)
 
     async def list_investigations(
         self,
@@ -502,12 +657,15 @@ class Store:
         raises `ThreadAlreadyLinked`.
         """
         thread = SlackThread(channel=channel, thread_ts=thread_ts, message_ts=message_ts)
-        async with self._writing() as conn:
-            await self._require(conn, investigation_id)
-            owner = await self._link(conn, investigation_id, thread, self._now())
+
+        def work(conn: sa.Connection) -> InvestigationRecord:
+            self._require(conn, investigation_id)
+            owner = self._link(conn, investigation_id, thread, self._now())
             if owner != investigation_id:
                 raise ThreadAlreadyLinked(channel, thread_ts, owner)
-            return await self._load(conn, investigation_id)
+            return self._load(conn, investigation_id)
+
+        return await self._write(work)
 
     async def find_by_thread(self, channel: str, thread_ts: str) -> InvestigationRecord | None:
         """The investigation a Slack thread belongs to, or None."""
@@ -521,7 +679,7 @@ class Store:
             investigation_id = found.scalar_one_or_none()
             if investigation_id is None:
                 return None
-            return await self._load(conn, investigation_id)
+            return await conn.run_sync(self._load, investigation_id)
 
     # --- follow-up questions ---------------------------------------------------------------
 
@@ -541,10 +699,11 @@ class Store:
         if not question.strip():
             raise ValueError("a follow-up question cannot be empty")
         ref = storable_key(source_ref) if source_ref is not None else None
-        async with self._writing() as conn:
-            await self._require(conn, investigation_id)
+
+        def work(conn: sa.Connection) -> FollowUpAdmission:
+            self._require(conn, investigation_id)
             new = new_id("fu_")
-            inserted = await conn.execute(
+            inserted = conn.execute(
                 self._insert(_followups)
                 .values(
                     id=new,
@@ -567,8 +726,10 @@ class Store:
                     _followups.c.investigation_id == investigation_id,
                     _followups.c.source_ref == ref,
                 )
-            row = (await conn.execute(sa.select(_followups).where(where))).one()
+            row = (conn.execute(sa.select(_followups).where(where))).one()
             return FollowUpAdmission(followup=_followup(row), created=created)
+
+        return await self._write(work)
 
     async def answer_followup(
         self,
@@ -582,8 +743,9 @@ class Store:
         """Store the answer; with `transcript`, the investigation's conversation is replaced by
         it in the same commit (it now includes the question and the answer)."""
         now = self._now()
-        async with self._writing() as conn:
-            answered = await conn.execute(
+
+        def work(conn: sa.Connection) -> FollowUp:
+            answered = conn.execute(
                 sa.update(_followups)
                 .where(_followups.c.id == followup_id)
                 .values(
@@ -598,15 +760,15 @@ class Store:
             if investigation_id is None:
                 raise FollowUpNotFound(followup_id)
             if transcript is not None:
-                await conn.execute(
+                conn.execute(
                     sa.update(_inv)
                     .where(_inv.c.id == investigation_id)
                     .values(transcript=messages_to_dict(transcript), updated_at=now)
                 )
-            row = (
-                await conn.execute(sa.select(_followups).where(_followups.c.id == followup_id))
-            ).one()
+            row = (conn.execute(sa.select(_followups).where(_followups.c.id == followup_id))).one()
             return _followup(row)
+
+        return await self._write(work)
 
     async def followups(self, investigation_id: str) -> list[FollowUp]:
         """The investigation's follow-up questions, oldest first, answered or not."""
@@ -619,7 +781,7 @@ class Store:
                 )
             ).all()
             if not rows:
-                await self._require(conn, investigation_id)
+                await conn.run_sync(self._require, investigation_id)
             return [_followup(row) for row in rows]
 
     async def unanswered_followups(self) -> list[FollowUp]:
@@ -642,26 +804,29 @@ class Store:
             raise ValueError(f"a vote is +1 or -1, got {vote!r}")
         if not user.strip():
             raise ValueError("a vote needs the voter's id")
-        async with self._writing() as conn:
-            await self._require(conn, investigation_id)
+
+        def work(conn: sa.Connection) -> FeedbackSummary:
+            self._require(conn, investigation_id)
             insert = self._insert(_feedback).values(
                 investigation_id=investigation_id,
                 voter=storable_key(user),
                 vote=vote,
                 at=self._now(),
             )
-            await conn.execute(
+            conn.execute(
                 insert.on_conflict_do_update(
                     index_elements=[_feedback.c.investigation_id, _feedback.c.voter],
                     set_={"vote": insert.excluded.vote, "at": insert.excluded.at},
                 )
             )
-            return await self._summary(conn, investigation_id)
+            return self._summary(conn, investigation_id)
+
+        return await self._write(work)
 
     async def feedback_summary(self, investigation_id: str) -> FeedbackSummary:
         async with self._reading() as conn:
-            await self._require(conn, investigation_id)
-            return await self._summary(conn, investigation_id)
+            await conn.run_sync(self._require, investigation_id)
+            return await conn.run_sync(self._summary, investigation_id)
 
     # --- inside ----------------------------------------------------------------------------
 
@@ -674,15 +839,104 @@ class Store:
             return postgresql.insert(table)
         return sqlite.insert(table)
 
-    @contextlib.asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncConnection]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
+    async def _write(self, work: Callable[[sa.Connection], T]) -> T:
+        """Run `work` in a write transaction and return its result once it is committed; if
+        it raises, nothing it did is stored.
+
+        With group commit, `work` runs in the writer thread and shares its transaction with
+        the other writes waiting at that moment; it may run more than once before its commit
+        (when a write before it in the same transaction fails, the others run again without
+        it): it must do nothing but talk to the connection it is given.
+        """
         if self._closed:
             raise StoreClosed(f"the store at {self.description} is closed")
-        async with self._write_turn:
-            with self._translated_errors():
-                async with self._db.writer.begin() as conn:
-                    yield conn
+        if not self._group_commit:
+            async with self._write_turn:
+                with self._translated_errors():
+                    async with self._db.writer.begin() as conn:
+                        return await conn.run_sync(work)
+        loop = asyncio.get_running_loop()
+        if self._writer is None or self._writer.done() or self._writer.get_loop() is not loop:
+            self._queue = asyncio.Queue()
+            self._writer = loop.create_task(self._write_groups(), name="store-group-commit")
+        write: _Write[T] = _Write(work, loop.create_future())
+        self._queue.put_nowait(write)
+        # A caller that gives up (a cancelled request) withdraws its write if it has not
+        # started; one already under way still commits, like an acknowledgement lost on the
+        # wire.
+        return await write.outcome
+
+    async def _write_groups(self) -> None:
+        """The group commit writer: every write waiting in the queue goes into one transaction,
+        run in the writer thread (one hand-over for the group, not one per statement).
+
+        No write waits for company: the first one starts a transaction at once, and what
+        arrives while it commits forms the next group.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            group = [await self._queue.get()]
+            while len(group) < _MAX_GROUP and not self._queue.empty():
+                group.append(self._queue.get_nowait())
+            try:
+                if self._thread is not None:
+                    outcomes = await loop.run_in_executor(self._thread, self._commit_group, group)
+                else:
+                    async with self._db.writer.connect() as conn:
+                        outcomes = await conn.run_sync(self._commit_group_on, group)
+            except Exception as exc:  # noqa: BLE001 - every waiting writer is told, none hangs
+                _settle_all(group, exc)
+            else:
+                for write, error, result in outcomes:
+                    if write.outcome.done():
+                        continue
+                    if error is not None:
+                        write.outcome.set_exception(error)
+                    else:
+                        write.outcome.set_result(result)
+            finally:
+                for _ in group:
+                    self._queue.task_done()
+
+    def _commit_group(
+        self, group: list[_Write[Any]]
+    ) -> list[tuple[_Write[Any], BaseException | None, Any]]:
+        """In the writer thread, on the SQLite writer connection."""
+        assert self._db.sync_writer is not None
+        with self._db.sync_writer.connect() as connection:
+            return self._commit_group_on(connection, group)
+
+    def _commit_group_on(
+        self, connection: sa.Connection, group: list[_Write[Any]]
+    ) -> list[tuple[_Write[Any], BaseException | None, Any]]:
+        """One transaction for the group. A write that raises is rolled back with the rest and
+        gets its error; the others run again without it, in a new transaction."""
+        outcomes: list[tuple[_Write[Any], BaseException | None, Any]] = []
+        pending = [write for write in group if not write.outcome.done()]
+        while pending:
+            results: list[tuple[_Write[Any], BaseException | None, Any]] = []
+            failed: tuple[_Write[Any], BaseException] | None = None
+            try:
+                with self._translated_errors(), connection.begin():
+                    for write in pending:
+                        try:
+                            results.append((write, None, write.work(connection)))
+                        except Exception as exc:
+                            failed = (write, exc)
+                            raise _WriteFailed from exc
+            except _WriteFailed:
+                pass
+            except Exception as exc:  # noqa: BLE001 - BEGIN or COMMIT failed: none is stored
+                outcomes.extend((write, exc, None) for write in pending)
+                return outcomes
+            if failed is None:
+                self.commits += 1
+                outcomes.extend(results)
+                return outcomes
+            write, error = failed
+            outcomes.append((write, self._translate(error), None))
+            pending = [other for other in pending if other is not write]
+        return outcomes
 
     @contextlib.asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncConnection]:
@@ -697,49 +951,44 @@ class Store:
     def _translated_errors(self) -> Iterator[None]:
         try:
             yield
-        except IntegrityError as exc:
-            raise StoreError(f"the database refused a change: {describe_failure(exc)}") from exc
         except (DBAPIError, OSError) as exc:
-            raise StoreUnavailable(
-                f"the store at {self.description} failed: {describe_failure(exc)}"
-            ) from exc
+            raise self._translate(exc) from exc
 
-    async def _require(self, conn: AsyncConnection, investigation_id: str) -> None:
-        found = await conn.execute(sa.select(_inv.c.id).where(_inv.c.id == investigation_id))
+    def _translate(self, exc: BaseException) -> BaseException:
+        """A database driver's exception as the store's own; others unchanged."""
+        if isinstance(exc, IntegrityError):
+            translated: BaseException = StoreError(
+                f"the database refused a change: {describe_failure(exc)}"
+            )
+        elif isinstance(exc, DBAPIError | OSError):
+            translated = StoreUnavailable(
+                f"the store at {self.description} failed: {describe_failure(exc)}"
+            )
+        else:
+            return exc
+        translated.__cause__ = exc
+        return translated
+
+    def _require(self, conn: sa.Connection, investigation_id: str) -> None:
+        found = conn.execute(sa.select(_inv.c.id).where(_inv.c.id == investigation_id))
         if found.scalar_one_or_none() is None:
             raise InvestigationNotFound(investigation_id)
 
-    async def _load(self, conn: AsyncConnection, investigation_id: str) -> InvestigationRecord:
-        found = await conn.execute(sa.select(*_RECORD_COLUMNS).where(_inv.c.id == investigation_id))
+    def _load(self, conn: sa.Connection, investigation_id: str) -> InvestigationRecord:
+        found = conn.execute(sa.select(*_RECORD_COLUMNS).where(_inv.c.id == investigation_id))
         row = found.one_or_none()
         if row is None:
             raise InvestigationNotFound(investigation_id)
         return _record(row)
 
-    async def _duplicate_of(
-        self, conn: AsyncConnection, key: str, since: datetime
-    ) -> sa.Row[Any] | None:
+    def _duplicate_of(self, conn: sa.Connection, key: str, since: datetime) -> sa.Row[Any] | None:
         """The investigation an alert with this key duplicates: the active one, else the one
         that ended most recently since `since`."""
-        found = await conn.execute(
-            sa.select(*_RECORD_COLUMNS)
-            .where(
-                _inv.c.dedup_key == key,
-                sa.or_(
-                    _inv.c.status.in_(schema.ACTIVE_STATUSES),
-                    _inv.c.finished_at >= since,
-                ),
-            )
-            .order_by(
-                sa.case((_inv.c.status.in_(schema.ACTIVE_STATUSES), 0), else_=1),
-                _inv.c.finished_at.desc(),
-            )
-            .limit(1)
-        )
+        found = conn.execute(_DUPLICATE_OF, {"key": key, "since": since})
         return found.one_or_none()
 
-    async def _start(self, conn: AsyncConnection, investigation_id: str) -> None:
-        await self._transition(
+    def _start(self, conn: sa.Connection, investigation_id: str) -> None:
+        self._transition(
             conn,
             investigation_id,
             allowed=(QUEUED,),
@@ -747,16 +996,16 @@ class Store:
             values={"status": RUNNING, "attempts": _inv.c.attempts + 1, "started_at": self._now()},
         )
 
-    async def _transition(
+    def _transition(
         self,
-        conn: AsyncConnection,
+        conn: sa.Connection,
         investigation_id: str,
         *,
         allowed: tuple[str, ...],
         wanted: str,
         values: dict[str, Any],
     ) -> None:
-        changed = await conn.execute(
+        changed = conn.execute(
             sa.update(_inv)
             .where(_inv.c.id == investigation_id, _inv.c.status.in_(allowed))
             .values({**values, "updated_at": self._now()})
@@ -764,19 +1013,19 @@ class Store:
         )
         if changed.scalar_one_or_none() is not None:
             return
-        current = await conn.execute(sa.select(_inv.c.status).where(_inv.c.id == investigation_id))
+        current = conn.execute(sa.select(_inv.c.status).where(_inv.c.id == investigation_id))
         status = current.scalar_one_or_none()
         if status is None:
             raise InvestigationNotFound(investigation_id)
         raise InvalidTransition(investigation_id, status, wanted, " or ".join(allowed))
 
-    async def _link(
-        self, conn: AsyncConnection, investigation_id: str, thread: SlackThread, now: datetime
+    def _link(
+        self, conn: sa.Connection, investigation_id: str, thread: SlackThread, now: datetime
     ) -> str:
         """Link a thread unless another investigation has it; returns the thread's owner."""
         channel, thread_ts = storable_key(thread.channel), storable_key(thread.thread_ts)
         message_ts = storable_key(thread.message_ts) if thread.message_ts is not None else None
-        await conn.execute(
+        conn.execute(
             self._insert(_threads)
             .values(
                 channel=channel,
@@ -787,7 +1036,7 @@ class Store:
             )
             .on_conflict_do_nothing(index_elements=[_threads.c.channel, _threads.c.thread_ts])
         )
-        found = await conn.execute(
+        found = conn.execute(
             sa.select(_threads.c.investigation_id).where(
                 _threads.c.channel == channel, _threads.c.thread_ts == thread_ts
             )
@@ -796,7 +1045,7 @@ class Store:
         if owner != investigation_id:
             return owner
         if message_ts is not None:
-            await conn.execute(
+            conn.execute(
                 sa.update(_threads)
                 .where(_threads.c.channel == channel, _threads.c.thread_ts == thread_ts)
                 .values(message_ts=message_ts)
@@ -808,7 +1057,7 @@ class Store:
             "thread_ts": thread.thread_ts,
             "thread_message_ts": sa.func.coalesce(thread.message_ts, _inv.c.thread_message_ts),
         }
-        await conn.execute(
+        conn.execute(
             sa.update(_inv)
             .where(
                 _inv.c.id == investigation_id,
@@ -824,8 +1073,8 @@ class Store:
         )
         return owner
 
-    async def _summary(self, conn: AsyncConnection, investigation_id: str) -> FeedbackSummary:
-        rows = await conn.execute(
+    def _summary(self, conn: sa.Connection, investigation_id: str) -> FeedbackSummary:
+        rows = conn.execute(
             sa.select(_feedback.c.voter, _feedback.c.vote)
             .where(_feedback.c.investigation_id == investigation_id)
             .order_by(_feedback.c.voter)
@@ -835,6 +1084,29 @@ class Store:
         return FeedbackSummary(
             investigation_id=investigation_id, up=up, down=len(votes) - up, votes=votes
         )
+
+
+@dataclass(eq=False)
+class _Write(Generic[T]):
+    """A write waiting for the group commit writer, and where its caller waits for it."""
+
+    work: Callable[[sa.Connection], T]
+    outcome: asyncio.Future[T]
+
+
+class _WriteFailed(Exception):
+    """One write of a group raised: the group's transaction is rolled back."""
+
+
+def _settle_all(writes: Sequence[_Write[Any]], error: BaseException) -> None:
+    for write in writes:
+        if not write.outcome.done():
+            write.outcome.set_exception(error)
+
+
+def _check_window(window_s: float) -> None:
+    if window_s < 0:
+        raise ValueError(f"window_s must be zero or more, got {window_s}")
 
 
 def _aware(moment: datetime) -> datetime:
@@ -876,7 +1148,9 @@ def _new_investigation(
     }
 
 
-def _record(row: sa.Row[Any]) -> InvestigationRecord:
+def _record(row: sa.Row[Any], alert: Alert | None = None) -> InvestigationRecord:
+    """The record of a row; `alert` when the caller holds the alert the row was made from
+    (reading it back from JSON is the costliest part of a new admission)."""
     thread = None
     if row.thread_channel is not None and row.thread_ts is not None:
         thread = SlackThread(
@@ -889,7 +1163,7 @@ def _record(row: sa.Row[Any]) -> InvestigationRecord:
         dedup_key=row.dedup_key,
         source=row.source,
         status=row.status,
-        alert=Alert.model_validate(row.alert),
+        alert=alert if alert is not None else Alert.model_validate(row.alert),
         title=row.title,
         severity=row.severity,
         origin=Origin(
