@@ -11,12 +11,11 @@ from agent.events import (
     Finished,
     IterationStarted,
     Note,
-    Reasoning,
     Started,
-    ToolCalled,
     ToolFinished,
 )
 from agent.store import Admission, InvestigationRecord, StoredEvent
+from bot.render.document import iterations_of
 
 
 def admission_json(admission: Admission) -> dict[str, Any]:
@@ -64,7 +63,7 @@ def detail_json(record: InvestigationRecord, events: Sequence[StoredEvent]) -> d
         "report": record.report.model_dump(mode="json") if record.report else None,
         "stats": record.stats.model_dump(mode="json") if record.stats else None,
         "progress": progress_json(record, current),
-        "iterations": iterations_json(current),
+        "iterations": iterations_of(stored.event for stored in current),
         "notes": [s.event.text for s in events if isinstance(s.event, Note)],
     }
 
@@ -92,48 +91,6 @@ def progress_json(record: InvestigationRecord, events: Sequence[StoredEvent]) ->
         "last_event": last.event.type if last else None,
         "last_event_at": last.event.at.isoformat() if last else None,
     }
-
-
-def iterations_json(events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
-    """One entry per iteration: the reasoning said and the tool calls with their results."""
-    iterations: dict[int, dict[str, Any]] = {}
-    calls: dict[tuple[int, str], dict[str, Any]] = {}
-
-    def at(number: int) -> dict[str, Any]:
-        return iterations.setdefault(
-            number, {"iteration": number, "reasoning": [], "tool_calls": []}
-        )
-
-    for stored in events:
-        event = stored.event
-        if isinstance(event, IterationStarted):
-            at(event.iteration)
-        elif isinstance(event, Reasoning):
-            at(event.iteration)["reasoning"].append(event.text)
-        elif isinstance(event, ToolCalled):
-            call = {
-                "call_id": event.call_id,
-                "tool": event.tool,
-                "arguments": event.arguments,
-                "status": None,
-                "output": None,
-                "duration_ms": None,
-                "truncated": False,
-            }
-            calls[(event.iteration, event.call_id)] = call
-            at(event.iteration)["tool_calls"].append(call)
-        elif isinstance(event, ToolFinished):
-            found = calls.get((event.iteration, event.call_id))
-            if found is None:  # a result without its call (should not happen): still shown
-                found = {"call_id": event.call_id, "tool": event.tool, "arguments": None}
-                at(event.iteration)["tool_calls"].append(found)
-            found.update(
-                status=event.status.value,
-                output=event.output,
-                duration_ms=event.duration_ms,
-                truncated=event.truncated,
-            )
-    return [iterations[number] for number in sorted(iterations)]
 
 
 def _alert_json(record: InvestigationRecord) -> dict[str, Any]:

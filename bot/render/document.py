@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from agent.alert import Alert
@@ -20,17 +20,11 @@ from agent.events import (
 )
 
 
-def investigation_document(
-    alert: Alert, events: Iterable[Event], *, investigation_id: str | None = None
-) -> dict[str, Any]:
+def iterations_of(events: Iterable[Event]) -> list[dict[str, Any]]:
+    """One entry per iteration, in order: what the reasoner said, and each tool call with its
+    result (`status`, `output`... null while the call is still running)."""
     iterations: dict[int, dict[str, Any]] = {}
-    calls: dict[str, dict[str, Any]] = {}
-    notes: list[str] = []
-    status = "running"
-    report: dict[str, Any] | None = None
-    stats: dict[str, Any] | None = None
-    error: str | None = None
-    answer: str | None = None
+    calls: dict[tuple[int, str], dict[str, Any]] = {}
 
     def iteration(number: int) -> dict[str, Any]:
         return iterations.setdefault(
@@ -49,12 +43,16 @@ def investigation_document(
                 "call_id": event.call_id,
                 "tool": event.tool,
                 "arguments": event.arguments,
+                "status": None,
+                "duration_ms": None,
+                "output": None,
+                "truncated": False,
             }
-            calls[event.call_id] = call
+            calls[(event.iteration, event.call_id)] = call
             iteration(event.iteration)["tool_calls"].append(call)
         elif isinstance(event, ToolFinished):
-            finished = calls.get(event.call_id)
-            if finished is None:
+            finished = calls.get((event.iteration, event.call_id))
+            if finished is None:  # a result without its call: still shown
                 finished = {"call_id": event.call_id, "tool": event.tool, "arguments": {}}
                 iteration(event.iteration)["tool_calls"].append(finished)
             finished.update(
@@ -63,7 +61,21 @@ def investigation_document(
                 output=event.output,
                 truncated=event.truncated,
             )
-        elif isinstance(event, Note):
+    return [iterations[n] for n in sorted(iterations)]
+
+
+def investigation_document(
+    alert: Alert, events: Sequence[Event], *, investigation_id: str | None = None
+) -> dict[str, Any]:
+    notes: list[str] = []
+    status = "running"
+    report: dict[str, Any] | None = None
+    stats: dict[str, Any] | None = None
+    error: str | None = None
+    answer: str | None = None
+
+    for event in events:
+        if isinstance(event, Note):
             notes.append(event.text)
         elif isinstance(event, Finished):
             status = "finished"
@@ -80,7 +92,7 @@ def investigation_document(
         "alert": alert.model_dump(mode="json", exclude={"raw"}),
         "status": status,
         "report": report,
-        "iterations": [iterations[n] for n in sorted(iterations)],
+        "iterations": iterations_of(events),
         "notes": notes,
         "stats": stats,
     }

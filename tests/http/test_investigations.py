@@ -95,7 +95,7 @@ async def test_investigation_shows_progress_iterations_and_report(live_api: Api)
     assert body["alert"]["labels"]["pod"] == "checkout-a000000000000003"
     assert "raw" not in body["alert"]
     (first, *_) = body["iterations"]
-    assert first["reasoning"] == ["Checking the pod first."]
+    assert [said["text"] for said in first["reasoning"]] == ["Checking the pod first."]
     (tool_call,) = first["tool_calls"]
     assert tool_call["tool"] == "kubernetes_get_pod"
     assert tool_call["status"] is not None  # refused: no MCP server here offers it
