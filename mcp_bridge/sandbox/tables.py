@@ -8,20 +8,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp_bridge.servers.kubernetes.kubectl import (
+    Obj,
     age,
     epoch,
     event_source,
     format_labels,
     format_selector,
     human_duration,
+    meta_of,
     node_roles,
     node_status,
     pod_summary,
     service_external_ip,
     service_ports,
+    spec_of,
+    status_of,
 )
-
-Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -52,23 +54,8 @@ class Printer:
     cells: Callable[[Obj, float], list[Any]]
 
 
-def _meta(obj: Obj) -> Obj:
-    meta: Obj = obj.get("metadata") or {}
-    return meta
-
-
-def _spec(obj: Obj) -> Obj:
-    spec: Obj = obj.get("spec") or {}
-    return spec
-
-
-def _status(obj: Obj) -> Obj:
-    status: Obj = obj.get("status") or {}
-    return status
-
-
 def _created(obj: Obj, now: float) -> str:
-    return age(_meta(obj).get("creationTimestamp"), now)
+    return age(meta_of(obj).get("creationTimestamp"), now)
 
 
 def _none(value: object) -> object:
@@ -84,7 +71,7 @@ def _containers_and_images(template_spec: Obj) -> list[str]:
 
 
 def _template_spec(obj: Obj) -> Obj:
-    template: Obj = _spec(obj).get("template") or {}
+    template: Obj = spec_of(obj).get("template") or {}
     return template.get("spec") or {}
 
 
@@ -95,7 +82,7 @@ SELECTOR = Column("Selector", priority=1)
 
 def _pod_cells(pod: Obj, now: float) -> list[Any]:
     summary = pod_summary(pod)
-    spec, status = _spec(pod), _status(pod)
+    spec, status = spec_of(pod), status_of(pod)
     gates = spec.get("readinessGates") or []
     if gates:
         conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
@@ -104,7 +91,7 @@ def _pod_cells(pod: Obj, now: float) -> list[Any]:
     else:
         readiness = "<none>"
     return [
-        _meta(pod).get("name"),
+        meta_of(pod).get("name"),
         summary.ready,
         summary.status,
         summary.restarts_text(now),
@@ -137,12 +124,12 @@ def _event_cells(event: Obj, now: float) -> list[Any]:
         str(event.get("message", "")).strip(),
         age(first, now),
         int(count),
-        _meta(event).get("name"),
+        meta_of(event).get("name"),
     ]
 
 
 def _node_cells(node: Obj, now: float) -> list[Any]:
-    status = _status(node)
+    status = status_of(node)
     addresses = status.get("addresses") or []
 
     def address(kind: str) -> object:
@@ -150,7 +137,7 @@ def _node_cells(node: Obj, now: float) -> list[Any]:
 
     info = status.get("nodeInfo") or {}
     return [
-        _meta(node).get("name"),
+        meta_of(node).get("name"),
         node_status(node),
         node_roles(node),
         _created(node, now),
@@ -164,10 +151,10 @@ def _node_cells(node: Obj, now: float) -> list[Any]:
 
 
 def _deployment_cells(obj: Obj, now: float) -> list[Any]:
-    spec, status = _spec(obj), _status(obj)
+    spec, status = spec_of(obj), status_of(obj)
     desired = spec.get("replicas", 1)
     return [
-        _meta(obj).get("name"),
+        meta_of(obj).get("name"),
         f"{status.get('readyReplicas', 0)}/{desired}",
         int(status.get("updatedReplicas", 0)),
         int(status.get("availableReplicas", 0)),
@@ -178,9 +165,9 @@ def _deployment_cells(obj: Obj, now: float) -> list[Any]:
 
 
 def _replicaset_cells(obj: Obj, now: float) -> list[Any]:
-    spec, status = _spec(obj), _status(obj)
+    spec, status = spec_of(obj), status_of(obj)
     return [
-        _meta(obj).get("name"),
+        meta_of(obj).get("name"),
         int(spec.get("replicas", 1)),
         int(status.get("replicas", 0)),
         int(status.get("readyReplicas", 0)),
@@ -191,9 +178,9 @@ def _replicaset_cells(obj: Obj, now: float) -> list[Any]:
 
 
 def _statefulset_cells(obj: Obj, now: float) -> list[Any]:
-    spec, status = _spec(obj), _status(obj)
+    spec, status = spec_of(obj), status_of(obj)
     return [
-        _meta(obj).get("name"),
+        meta_of(obj).get("name"),
         f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
         _created(obj, now),
         *_containers_and_images(_template_spec(obj)),
@@ -201,10 +188,10 @@ def _statefulset_cells(obj: Obj, now: float) -> list[Any]:
 
 
 def _daemonset_cells(obj: Obj, now: float) -> list[Any]:
-    spec, status = _spec(obj), _status(obj)
+    spec, status = spec_of(obj), status_of(obj)
     node_selector = _template_spec(obj).get("nodeSelector") or {}
     return [
-        _meta(obj).get("name"),
+        meta_of(obj).get("name"),
         int(status.get("desiredNumberScheduled", 0)),
         int(status.get("currentNumberScheduled", 0)),
         int(status.get("numberReady", 0)),
@@ -218,7 +205,7 @@ def _daemonset_cells(obj: Obj, now: float) -> list[Any]:
 
 
 def _job_cells(obj: Obj, now: float) -> list[Any]:
-    spec, status = _spec(obj), _status(obj)
+    spec, status = spec_of(obj), status_of(obj)
     conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
     if conditions.get("Complete") == "True":
         state = "Complete"
@@ -231,7 +218,7 @@ def _job_cells(obj: Obj, now: float) -> list[Any]:
     started, finished = epoch(status.get("startTime")), epoch(status.get("completionTime"))
     duration = "" if started is None else human_duration((finished or now) - started)
     return [
-        _meta(obj).get("name"),
+        meta_of(obj).get("name"),
         state,
         f"{status.get('succeeded', 0)}/{spec.get('completions', 1)}",
         duration,
@@ -242,12 +229,12 @@ def _job_cells(obj: Obj, now: float) -> list[Any]:
 
 
 def _cronjob_cells(obj: Obj, now: float) -> list[Any]:
-    spec, status = _spec(obj), _status(obj)
+    spec, status = spec_of(obj), status_of(obj)
     job_spec = (spec.get("jobTemplate") or {}).get("spec") or {}
     template_spec = (job_spec.get("template") or {}).get("spec") or {}
     last = status.get("lastScheduleTime")
     return [
-        _meta(obj).get("name"),
+        meta_of(obj).get("name"),
         spec.get("schedule", ""),
         _none(spec.get("timeZone")),
         str(bool(spec.get("suspend", False))),
@@ -260,9 +247,9 @@ def _cronjob_cells(obj: Obj, now: float) -> list[Any]:
 
 
 def _service_cells(obj: Obj, now: float) -> list[Any]:
-    spec = _spec(obj)
+    spec = spec_of(obj)
     return [
-        _meta(obj).get("name"),
+        meta_of(obj).get("name"),
         spec.get("type", "ClusterIP"),
         _none(spec.get("clusterIP")),
         service_external_ip(obj) or "<none>",
@@ -282,7 +269,7 @@ def _endpoints_cells(obj: Obj, now: float) -> list[Any]:
     shown = ",".join(pairs[:3])
     if len(pairs) > 3:
         shown += f" + {len(pairs) - 3} more..."
-    return [_meta(obj).get("name"), shown or "<none>", _created(obj, now)]
+    return [meta_of(obj).get("name"), shown or "<none>", _created(obj, now)]
 
 
 _ACCESS_MODES = {
@@ -298,11 +285,11 @@ def _access_modes(modes: Iterable[str]) -> str:
 
 
 def _pvc_cells(obj: Obj, now: float) -> list[Any]:
-    spec, status = _spec(obj), _status(obj)
+    spec, status = spec_of(obj), status_of(obj)
     bound = status.get("phase") == "Bound"
     capacity = (status.get("capacity") or {}).get("storage", "") if bound else ""
     return [
-        _meta(obj).get("name"),
+        meta_of(obj).get("name"),
         status.get("phase", "Pending"),
         spec.get("volumeName", ""),
         capacity,
@@ -315,10 +302,10 @@ def _pvc_cells(obj: Obj, now: float) -> list[Any]:
 
 
 def _pv_cells(obj: Obj, now: float) -> list[Any]:
-    spec, status = _spec(obj), _status(obj)
+    spec, status = spec_of(obj), status_of(obj)
     claim = spec.get("claimRef") or {}
     return [
-        _meta(obj).get("name"),
+        meta_of(obj).get("name"),
         (spec.get("capacity") or {}).get("storage", ""),
         _access_modes(spec.get("accessModes") or []),
         spec.get("persistentVolumeReclaimPolicy", "Retain"),
@@ -333,18 +320,18 @@ def _pv_cells(obj: Obj, now: float) -> list[Any]:
 
 
 def _quota_cells(obj: Obj, now: float) -> list[Any]:
-    status = _status(obj)
+    status = status_of(obj)
     hard, used = status.get("hard") or {}, status.get("used") or {}
     requests: list[str] = []
     limits: list[str] = []
     for resource in sorted(hard):
         text = f"{resource}: {used.get(resource, '0')}/{hard[resource]}"
         (limits if resource.startswith("limits.") else requests).append(text)
-    return [_meta(obj).get("name"), _created(obj, now), ", ".join(requests), ", ".join(limits)]
+    return [meta_of(obj).get("name"), _created(obj, now), ", ".join(requests), ", ".join(limits)]
 
 
 def _hpa_cells(obj: Obj, now: float) -> list[Any]:
-    spec, status = _spec(obj), _status(obj)
+    spec, status = spec_of(obj), status_of(obj)
     ref = spec.get("scaleTargetRef") or {}
     targets = []
     current = {
@@ -362,7 +349,7 @@ def _hpa_cells(obj: Obj, now: float) -> list[Any]:
         shown = f"{now_value}%" if now_value is not None else "<unknown>"
         targets.append(f"{resource.get('name')}: {shown}/{target}%")
     return [
-        _meta(obj).get("name"),
+        meta_of(obj).get("name"),
         f"{ref.get('kind')}/{ref.get('name')}",
         ", ".join(targets) or "<none>",
         spec.get("minReplicas", 1),
@@ -374,7 +361,7 @@ def _hpa_cells(obj: Obj, now: float) -> list[Any]:
 
 def _simple(*cells: Callable[[Obj], Any]) -> Callable[[Obj, float], list[Any]]:
     def build(obj: Obj, now: float) -> list[Any]:
-        return [_meta(obj).get("name"), *(cell(obj) for cell in cells), _created(obj, now)]
+        return [meta_of(obj).get("name"), *(cell(obj) for cell in cells), _created(obj, now)]
 
     return build
 
@@ -426,7 +413,7 @@ PRINTERS: dict[str, Printer] = {
     ),
     "Namespace": Printer(
         (NAME, Column("Status"), AGE),
-        _simple(lambda o: _status(o).get("phase", "Active")),
+        _simple(lambda o: status_of(o).get("phase", "Active")),
     ),
     "Deployment": Printer(
         (
@@ -572,7 +559,7 @@ PRINTERS: dict[str, Printer] = {
     ),
     "Lease": Printer(
         (NAME, Column("Holder"), AGE),
-        _simple(lambda o: _spec(o).get("holderIdentity", "")),
+        _simple(lambda o: spec_of(o).get("holderIdentity", "")),
     ),
     "HorizontalPodAutoscaler": Printer(
         (

@@ -8,6 +8,26 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+Obj = dict[str, Any]
+
+
+def meta_of(obj: Obj) -> Obj:
+    """An object's `metadata`, `{}` when absent."""
+    meta: Obj = obj.get("metadata") or {}
+    return meta
+
+
+def spec_of(obj: Obj) -> Obj:
+    """An object's `spec`, `{}` when absent."""
+    spec: Obj = obj.get("spec") or {}
+    return spec
+
+
+def status_of(obj: Obj) -> Obj:
+    """An object's `status`, `{}` when absent."""
+    status: Obj = obj.get("status") or {}
+    return status
+
 
 def parse_time(value: object) -> datetime | None:
     """An RFC 3339 time from the API (`2024-05-01T10:00:00Z`), or None if absent or unreadable."""

@@ -10,17 +10,21 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from .kubectl import (
+    Obj,
     age,
     epoch,
     event_source,
     format_labels,
     format_selector,
     human_duration,
+    meta_of,
     node_roles,
     node_status,
     pod_summary,
     service_external_ip,
     service_ports,
+    spec_of,
+    status_of,
 )
 from .models import (
     Condition,
@@ -55,7 +59,6 @@ from .models import (
     VolumeSummary,
 )
 
-Obj = dict[str, Any]
 T = TypeVar("T")
 
 # Literal env values of names like these are not shown (the bridge redacts too; belt and braces).
@@ -63,21 +66,6 @@ _SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH|CERT|D
 REDACTED = "<redacted>"
 CONFIGMAP_VALUE_CHARS = 2000
 CONFIGMAP_TOTAL_CHARS = 12000
-
-
-def _meta(obj: Obj) -> Obj:
-    meta: Obj = obj.get("metadata") or {}
-    return meta
-
-
-def _spec(obj: Obj) -> Obj:
-    spec: Obj = obj.get("spec") or {}
-    return spec
-
-
-def _status(obj: Obj) -> Obj:
-    status: Obj = obj.get("status") or {}
-    return status
 
 
 def _int(value: object, default: int = 0) -> int:
@@ -144,7 +132,7 @@ def event_time(event: Obj) -> float:
         event.get("lastTimestamp"),
         event.get("eventTime"),
         event.get("firstTimestamp"),
-        _meta(event).get("creationTimestamp"),
+        meta_of(event).get("creationTimestamp"),
     ):
         moment = epoch(value)
         if moment is not None:
@@ -157,7 +145,7 @@ def event_row(event: Obj, now: float) -> EventRow:
     series = event.get("series") or {}
     last = series.get("lastObservedTime") or event.get("lastTimestamp") or event.get("eventTime")
     return EventRow(
-        namespace=_meta(event).get("namespace") or None,
+        namespace=meta_of(event).get("namespace") or None,
         object_kind=str(involved.get("kind", "")),
         object_name=str(involved.get("name", "")),
         field_path=involved.get("fieldPath") or None,
@@ -371,7 +359,7 @@ def _last_termination(pod: Obj) -> tuple[str | None, int | None]:
     """The last termination of the most restarted container (or the current one if it has
     terminated without restarting): what a person looks at first."""
     statuses = sorted(
-        _status(pod).get("containerStatuses") or [],
+        status_of(pod).get("containerStatuses") or [],
         key=lambda s: _int(s.get("restartCount")),
         reverse=True,
     )
@@ -387,9 +375,9 @@ def pod_row(pod: Obj, now: float) -> PodRow:
     summary = pod_summary(pod)
     reason, exit_code = _last_termination(pod)
     return PodRow(
-        name=str(_meta(pod).get("name", "")),
-        namespace=str(_meta(pod).get("namespace", "")),
-        phase=str(_status(pod).get("phase") or "Unknown"),
+        name=str(meta_of(pod).get("name", "")),
+        namespace=str(meta_of(pod).get("namespace", "")),
+        phase=str(status_of(pod).get("phase") or "Unknown"),
         status=summary.status,
         ready=summary.ready,
         restarts=summary.restarts,
@@ -398,8 +386,8 @@ def pod_row(pod: Obj, now: float) -> PodRow:
         ),
         last_termination_reason=reason,
         last_exit_code=exit_code,
-        age=age(_meta(pod).get("creationTimestamp"), now),
-        node=_spec(pod).get("nodeName") or None,
+        age=age(meta_of(pod).get("creationTimestamp"), now),
+        node=spec_of(pod).get("nodeName") or None,
     )
 
 
@@ -415,7 +403,7 @@ def pod_attention(row: PodRow) -> int:
 
 
 def owner_of(obj: Obj) -> ObjectRef | None:
-    refs = _meta(obj).get("ownerReferences") or []
+    refs = meta_of(obj).get("ownerReferences") or []
     chosen = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
     if not chosen:
         return None
@@ -442,7 +430,7 @@ def pod_detail(
     *,
     max_events: int,
 ) -> PodDetail:
-    meta, spec, status = _meta(pod), _spec(pod), _status(pod)
+    meta, spec, status = meta_of(pod), spec_of(pod), status_of(pod)
     summary = pod_summary(pod)
     statuses = {s.get("name"): s for s in status.get("containerStatuses") or []}
     init_statuses = {s.get("name"): s for s in status.get("initContainerStatuses") or []}
@@ -488,24 +476,24 @@ def pod_detail(
 
 
 def deployment_row(deployment: Obj, now: float) -> DeploymentRow:
-    spec, status = _spec(deployment), _status(deployment)
+    spec, status = spec_of(deployment), status_of(deployment)
     desired = _int(spec.get("replicas"), 1)
     containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
     return DeploymentRow(
-        name=str(_meta(deployment).get("name", "")),
-        namespace=str(_meta(deployment).get("namespace", "")),
+        name=str(meta_of(deployment).get("name", "")),
+        namespace=str(meta_of(deployment).get("namespace", "")),
         ready=f"{_int(status.get('readyReplicas'))}/{desired}",
         desired=desired,
         updated=_int(status.get("updatedReplicas")),
         available=_int(status.get("availableReplicas")),
         unavailable=_int(status.get("unavailableReplicas")),
-        age=age(_meta(deployment).get("creationTimestamp"), now),
+        age=age(meta_of(deployment).get("creationTimestamp"), now),
         images=[str(c.get("image", "")) for c in containers],
     )
 
 
 def revision_of(obj: Obj) -> int | None:
-    value = (_meta(obj).get("annotations") or {}).get("deployment.kubernetes.io/revision")
+    value = (meta_of(obj).get("annotations") or {}).get("deployment.kubernetes.io/revision")
     return _int(value, 0) or None
 
 
@@ -571,19 +559,19 @@ def _probe_text(probe: Probe) -> str:
 
 
 def rollout_change(older: Obj, newer: Obj, now: float) -> RolloutChange:
-    before = _template_facts(_spec(older).get("template") or {})
-    after = _template_facts(_spec(newer).get("template") or {})
+    before = _template_facts(spec_of(older).get("template") or {})
+    after = _template_facts(spec_of(newer).get("template") or {})
     changes = [
         FieldChange(field=field, before=before.get(field), after=after.get(field))
         for field in sorted(before.keys() | after.keys())
         if field != "annotations.pod-template-hash" and before.get(field) != after.get(field)
     ]
-    created = _meta(newer).get("creationTimestamp")
+    created = meta_of(newer).get("creationTimestamp")
     return RolloutChange(
         from_revision=revision_of(older),
         to_revision=revision_of(newer),
-        from_replicaset=str(_meta(older).get("name", "")),
-        to_replicaset=str(_meta(newer).get("name", "")),
+        from_replicaset=str(meta_of(older).get("name", "")),
+        to_replicaset=str(meta_of(newer).get("name", "")),
         changed_at=created,
         changed_ago=age(created, now) if created else None,
         changes=changes,
@@ -592,15 +580,15 @@ def rollout_change(older: Obj, newer: Obj, now: float) -> RolloutChange:
 
 def owned_replicasets(deployment: Obj, replicasets: Iterable[Obj]) -> list[Obj]:
     """The Deployment's ReplicaSets, newest revision first."""
-    uid = _meta(deployment).get("uid")
+    uid = meta_of(deployment).get("uid")
     owned = [
         rs
         for rs in replicasets
-        if any(ref.get("uid") == uid for ref in _meta(rs).get("ownerReferences") or [])
+        if any(ref.get("uid") == uid for ref in meta_of(rs).get("ownerReferences") or [])
     ]
     return sorted(
         owned,
-        key=lambda rs: (revision_of(rs) or 0, epoch(_meta(rs).get("creationTimestamp")) or 0.0),
+        key=lambda rs: (revision_of(rs) or 0, epoch(meta_of(rs).get("creationTimestamp")) or 0.0),
         reverse=True,
     )
 
@@ -614,22 +602,22 @@ def deployment_detail(
     max_events: int,
     max_revisions: int,
 ) -> DeploymentDetail:
-    meta, spec, status = _meta(deployment), _spec(deployment), _status(deployment)
+    meta, spec, status = meta_of(deployment), spec_of(deployment), status_of(deployment)
     template_spec = (spec.get("template") or {}).get("spec") or {}
     history = [
         RevisionSummary(
             revision=revision_of(rs),
-            replicaset=str(_meta(rs).get("name", "")),
-            created=_meta(rs).get("creationTimestamp"),
-            age=age(_meta(rs).get("creationTimestamp"), now),
+            replicaset=str(meta_of(rs).get("name", "")),
+            created=meta_of(rs).get("creationTimestamp"),
+            age=age(meta_of(rs).get("creationTimestamp"), now),
             images=[
                 str(c.get("image", ""))
-                for c in ((_spec(rs).get("template") or {}).get("spec") or {}).get("containers")
+                for c in ((spec_of(rs).get("template") or {}).get("spec") or {}).get("containers")
                 or []
             ],
-            desired=_int(_spec(rs).get("replicas")),
-            ready=_int(_status(rs).get("readyReplicas")),
-            change_cause=(_meta(rs).get("annotations") or {}).get("kubernetes.io/change-cause"),
+            desired=_int(spec_of(rs).get("replicas")),
+            ready=_int(status_of(rs).get("readyReplicas")),
+            change_cause=(meta_of(rs).get("annotations") or {}).get("kubernetes.io/change-cause"),
         )
         for rs in replicasets[:max_revisions]
     ]
@@ -674,7 +662,7 @@ def deployment_detail(
 
 def _node_problems(node: Obj) -> list[str]:
     problems = []
-    for condition in _status(node).get("conditions") or []:
+    for condition in status_of(node).get("conditions") or []:
         kind, state = condition.get("type"), condition.get("status")
         bad = state != "True" if kind == "Ready" else state == "True"
         if bad:
@@ -690,14 +678,14 @@ def _taint(taint: Obj) -> str:
 
 def node_row(node: Obj, now: float) -> NodeRow:
     return NodeRow(
-        name=str(_meta(node).get("name", "")),
+        name=str(meta_of(node).get("name", "")),
         status=node_status(node),
         roles=node_roles(node),
-        age=age(_meta(node).get("creationTimestamp"), now),
-        version=(_status(node).get("nodeInfo") or {}).get("kubeletVersion"),
-        unschedulable=bool(_spec(node).get("unschedulable")),
+        age=age(meta_of(node).get("creationTimestamp"), now),
+        version=(status_of(node).get("nodeInfo") or {}).get("kubeletVersion"),
+        unschedulable=bool(spec_of(node).get("unschedulable")),
         problems=_node_problems(node),
-        taints=[_taint(t) for t in _spec(node).get("taints") or []],
+        taints=[_taint(t) for t in spec_of(node).get("taints") or []],
     )
 
 
@@ -705,7 +693,7 @@ def _pod_resources(pod: Obj) -> dict[str, Decimal]:
     """Requests and limits of a pod as the scheduler counts them: the sum over containers, or
     the largest init container if that is more."""
     totals: dict[str, Decimal] = {}
-    spec = _spec(pod)
+    spec = spec_of(pod)
     for container in spec.get("containers") or []:
         resources = container.get("resources") or {}
         for kind in ("requests", "limits"):
@@ -740,10 +728,10 @@ def node_detail(
     max_pods: int,
     max_events: int,
 ) -> NodeDetail:
-    meta, spec, status = _meta(node), _spec(node), _status(node)
+    meta, spec, status = meta_of(node), spec_of(node), status_of(node)
     info = status.get("nodeInfo") or {}
     allocatable = {k: str(v) for k, v in (status.get("allocatable") or {}).items()}
-    running = [p for p in pods if _status(p).get("phase") not in ("Succeeded", "Failed")]
+    running = [p for p in pods if status_of(p).get("phase") not in ("Succeeded", "Failed")]
     totals: dict[str, Decimal] = {}
     for pod in running:
         for key, amount in _pod_resources(pod).items():
@@ -771,8 +759,8 @@ def node_detail(
         memory_limit = resources.get("limits.memory")
         pod_rows.append(
             NodePodRow(
-                namespace=str(_meta(pod).get("namespace", "")),
-                name=str(_meta(pod).get("name", "")),
+                namespace=str(meta_of(pod).get("namespace", "")),
+                name=str(meta_of(pod).get("name", "")),
                 status=summary.status,
                 ready=summary.ready,
                 restarts=summary.restarts,
@@ -819,17 +807,17 @@ def node_detail(
 
 
 def pvc_row(pvc: Obj, now: float) -> PVCRow:
-    spec, status = _spec(pvc), _status(pvc)
+    spec, status = spec_of(pvc), status_of(pvc)
     return PVCRow(
-        name=str(_meta(pvc).get("name", "")),
-        namespace=str(_meta(pvc).get("namespace", "")),
+        name=str(meta_of(pvc).get("name", "")),
+        namespace=str(meta_of(pvc).get("namespace", "")),
         phase=str(status.get("phase") or "Pending"),
         volume=spec.get("volumeName") or None,
         requested=((spec.get("resources") or {}).get("requests") or {}).get("storage"),
         capacity=(status.get("capacity") or {}).get("storage"),
         access_modes=list(spec.get("accessModes") or []),
         storage_class=spec.get("storageClassName"),
-        age=age(_meta(pvc).get("creationTimestamp"), now),
+        age=age(meta_of(pvc).get("creationTimestamp"), now),
     )
 
 
@@ -837,7 +825,7 @@ def pvc_detail(
     pvc: Obj, users: list[str], events: list[EventRow], now: float, *, max_events: int
 ) -> PVCDetail:
     row = pvc_row(pvc, now)
-    annotations = _meta(pvc).get("annotations") or {}
+    annotations = meta_of(pvc).get("annotations") or {}
     shown_events, truncated = cap(
         events, max_events, "events", "list_events(involved_object=...) shows them all"
     )
@@ -850,13 +838,13 @@ def pvc_detail(
         capacity=row.capacity,
         access_modes=row.access_modes,
         volume=row.volume,
-        volume_mode=_spec(pvc).get("volumeMode"),
+        volume_mode=spec_of(pvc).get("volumeMode"),
         provisioner=annotations.get("volume.kubernetes.io/storage-provisioner")
         or annotations.get("volume.beta.kubernetes.io/storage-provisioner"),
         selected_node=annotations.get("volume.kubernetes.io/selected-node"),
-        created=_meta(pvc).get("creationTimestamp"),
+        created=meta_of(pvc).get("creationTimestamp"),
         age=row.age,
-        conditions=conditions(_status(pvc).get("conditions")),
+        conditions=conditions(status_of(pvc).get("conditions")),
         used_by=users,
         events=shown_events,
         truncated=truncated,
@@ -865,18 +853,18 @@ def pvc_detail(
 
 def pods_using_claim(pods: Iterable[Obj], claim: str) -> list[str]:
     return [
-        str(_meta(pod).get("name", ""))
+        str(meta_of(pod).get("name", ""))
         for pod in pods
         if any(
             (v.get("persistentVolumeClaim") or {}).get("claimName") == claim
-            for v in _spec(pod).get("volumes") or []
+            for v in spec_of(pod).get("volumes") or []
         )
     ]
 
 
 def quota_summary(quota: Obj) -> ResourceQuotaSummary:
-    status = _status(quota)
-    hard, used = status.get("hard") or _spec(quota).get("hard") or {}, status.get("used") or {}
+    status = status_of(quota)
+    hard, used = status.get("hard") or spec_of(quota).get("hard") or {}, status.get("used") or {}
     resources = []
     for resource in sorted(hard):
         limit, usage = parse_quantity(hard[resource]), parse_quantity(used.get(resource, "0"))
@@ -890,24 +878,24 @@ def quota_summary(quota: Obj) -> ResourceQuotaSummary:
             )
         )
     return ResourceQuotaSummary(
-        name=str(_meta(quota).get("name", "")),
-        namespace=str(_meta(quota).get("namespace", "")),
+        name=str(meta_of(quota).get("name", "")),
+        namespace=str(meta_of(quota).get("namespace", "")),
         resources=resources,
     )
 
 
 def service_row(service: Obj, now: float) -> ServiceRow:
-    spec = _spec(service)
+    spec = spec_of(service)
     selector = spec.get("selector") or {}
     return ServiceRow(
-        name=str(_meta(service).get("name", "")),
-        namespace=str(_meta(service).get("namespace", "")),
+        name=str(meta_of(service).get("name", "")),
+        namespace=str(meta_of(service).get("namespace", "")),
         type=str(spec.get("type", "ClusterIP")),
         cluster_ip=spec.get("clusterIP") or None,
         external_ip=service_external_ip(service),
         ports=service_ports(service),
         selector=format_labels(selector) or "<none>",
-        age=age(_meta(service).get("creationTimestamp"), now),
+        age=age(meta_of(service).get("creationTimestamp"), now),
     )
 
 
@@ -933,7 +921,7 @@ def service_detail(
     max_endpoints: int,
     max_events: int,
 ) -> ServiceDetail:
-    spec = _spec(service)
+    spec = spec_of(service)
     ready = _endpoint_addresses(endpoints, "addresses")
     not_ready = _endpoint_addresses(endpoints, "notReadyAddresses")
     shown_ready, ready_cut = cap(ready, max_endpoints, "ready_endpoints", "fewer pods behind it")
@@ -944,8 +932,8 @@ def service_detail(
         events, max_events, "events", "list_events(involved_object=...) shows them all"
     )
     return ServiceDetail(
-        name=str(_meta(service).get("name", "")),
-        namespace=str(_meta(service).get("namespace", "")),
+        name=str(meta_of(service).get("name", "")),
+        namespace=str(meta_of(service).get("namespace", "")),
         type=str(spec.get("type", "ClusterIP")),
         cluster_ip=spec.get("clusterIP") or None,
         external_ips=list(spec.get("externalIPs") or []),
@@ -963,7 +951,7 @@ def service_detail(
         matching_pods=matching_pods,
         ready_endpoints=shown_ready,
         not_ready_endpoints=shown_not_ready,
-        age=age(_meta(service).get("creationTimestamp"), now),
+        age=age(meta_of(service).get("creationTimestamp"), now),
         events=shown_events,
         truncated=ready_cut or not_ready_cut or events_cut,
     )
@@ -995,10 +983,10 @@ def configmap_detail(configmap: Obj, now: float) -> ConfigMapDetail:
             " `keys`",
         )
     return ConfigMapDetail(
-        name=str(_meta(configmap).get("name", "")),
-        namespace=str(_meta(configmap).get("namespace", "")),
-        created=_meta(configmap).get("creationTimestamp"),
-        age=age(_meta(configmap).get("creationTimestamp"), now),
+        name=str(meta_of(configmap).get("name", "")),
+        namespace=str(meta_of(configmap).get("namespace", "")),
+        created=meta_of(configmap).get("creationTimestamp"),
+        age=age(meta_of(configmap).get("creationTimestamp"), now),
         keys=sorted(data),
         data=shown,
         binary_keys=sorted(configmap.get("binaryData") or {}),
