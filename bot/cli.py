@@ -7,6 +7,7 @@ Command modules import only argparse at the top; everything heavy is imported in
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -62,3 +63,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def entry() -> int:
+    """The process entry point (`sre-agent`, `python -m bot`): `main`, then a quick exit."""
+    code = main()
+    # The command has closed what it opened and the process is about to exit. Without this the
+    # collector walks the whole heap of imported libraries during interpreter teardown: ~0.4 s
+    # of every CLI run (measured on `sre-agent demo`). Not in `main`, which tests call in-process.
+    gc.freeze()
+    return code
