@@ -8,11 +8,10 @@ message) p50/p99, Web API calls per investigation, and 429s served / left unhand
 
 Baseline from the same run: a Bolt app with one listener that does nothing, on the same server
 (what Bolt + Socket Mode cost before the bot does anything). The bot runs three times: with no
-rate limit; with a reasoner that calls no tools (the Slack layer alone: each MCP tool call costs
-the bot's event loop tens of milliseconds of CPU in the MCP client's output-schema validation,
-which shows up as ack latency during a burst); and with chat.postMessage/chat.update limited per
-channel (429s with Retry-After, which the poster must wait out). The local Slack runs in its own
-process, as a real Slack is another machine; investigations run 4 at a time (the default).
+rate limit; with a reasoner that calls no tools (the Slack layer alone); and with
+chat.postMessage/chat.update limited per channel (429s with Retry-After, which the poster must
+wait out). The local Slack and the sandbox cluster each run in their own process, as a real Slack
+and a real cluster are other machines; investigations run 4 at a time (the default).
 
     .venv/bin/python bench/bench_slack.py [--alerts 200]
 """
@@ -24,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -39,7 +39,6 @@ from bot.engine import open_engine
 from bot.metrics import Metrics
 from bot.settings import load_settings
 from bot.slack import start_slack
-from mcp_bridge.sandbox import load_scenario, run_sandbox
 from tests.bot.slack.reasoners import Script
 from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, FakeSlack
 
@@ -169,17 +168,52 @@ class BotRun:
         self.investigations = 0
 
 
+@contextlib.asynccontextmanager
+async def sandbox_process(workdir: Path) -> AsyncIterator[dict[str, dict[str, Any]]]:
+    """`sre-agent sandbox` in its own process; yields the mcpServers settings that reach it."""
+    kubeconfig = workdir / "sandbox.kubeconfig"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox",
+        "--scenario",
+        "checkout-oom",
+        "--kubeconfig",
+        str(kubeconfig),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    urls: dict[str, str] = {}
+    while "prometheus" not in urls:
+        line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+        if not line:
+            raise RuntimeError("the sandbox process ended before it was serving")
+        name, _, value = line.partition(":")
+        if name in ("kubernetes", "prometheus"):
+            urls[name] = value.strip()
+    try:
+        yield {
+            "kubernetes": {"env": {"KUBECONFIG": str(kubeconfig)}},
+            "prometheus": {"env": {"PROMETHEUS_URL": urls["prometheus"]}},
+        }
+    finally:
+        process.terminate()
+        await process.wait()
+
+
 async def bot_run(
     label: str, count: int, *, limit: tuple[float, float] | None, tools: bool = True
 ) -> BotRun:
     script = Script(use_tools=tools)
     async with (
         slack_process(count, limit, bot=True) as (api_url, conn),
-        run_sandbox(load_scenario("checkout-oom")) as sandbox,
         contextlib.AsyncExitStack() as stack,
     ):
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        cluster = await stack.enter_async_context(sandbox_process(workdir))
         settings = load_settings(
+            mcpServers=cluster,
             slack_bot_token=BOT_TOKEN,
             slack_app_token=APP_TOKEN,
             slack_api_url=api_url,
@@ -189,7 +223,6 @@ async def bot_run(
         engine = await stack.enter_async_context(
             open_engine(
                 settings,
-                sandbox=sandbox,
                 database_url=f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
                 reasoners=[script.factory()],
             )

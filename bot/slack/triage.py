@@ -71,6 +71,9 @@ def is_help(text: str) -> bool:
 @dataclass(frozen=True)
 class TriageSettings:
     answer_all_replies: bool = False
+    # Requests handled at once. The rest wait their turn after being acknowledged: during a
+    # burst, unbounded handling queues its CPU ahead of the acks of later deliveries.
+    concurrency: int = 64
 
 
 class Triage:
@@ -95,6 +98,7 @@ class Triage:
         self.metrics = metrics
         self.settings = settings or TriageSettings()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(self.settings.concurrency)
         # Threads whose alert is being admitted right now: a question asked there waits for
         # the admission instead of finding no investigation.
         self._admitting: dict[tuple[str, str], asyncio.Future[InvestigationRecord | None]] = {}
@@ -109,7 +113,8 @@ class Triage:
 
     async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
         try:
-            await work
+            async with self._slots:
+                await work
         except asyncio.CancelledError:
             raise
         except Exception:
