@@ -5,6 +5,7 @@ inside, a non-root user, a health check on /healthz and `sre-agent serve` as the
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import json
 import re
 from pathlib import Path
@@ -104,7 +105,10 @@ def test_health_check_and_entrypoint() -> None:
 
 def test_the_console_script_the_entrypoint_runs_exists() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert re.search(r'^sre-agent = "bot\.cli:main"$', pyproject, re.MULTILINE)
+    found = re.search(r'^sre-agent = "([\w.]+):(\w+)"$', pyproject, re.MULTILINE)
+    assert found, "pyproject declares no `sre-agent` console script"
+    module, name = found.groups()
+    assert callable(getattr(importlib.import_module(module), name))
 
 
 @pytest.mark.parametrize(
