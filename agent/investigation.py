@@ -37,7 +37,7 @@ from agent.events import (
 )
 from agent.limits import Limits
 from agent.reasoner import SUBMIT_REPORT, SUBMIT_REPORT_TOOL, Reasoner
-from agent.report import Diagnosis, RootCauseReport
+from agent.report import Diagnosis, Evidence, RootCauseReport
 from agent.tooling import ToolOutcome, ToolStatus, call_key, content_text
 
 # Time the last-resort reasoner gets to write a report after the wall-time limit.
@@ -99,7 +99,8 @@ class Investigation:
         self._offered: list[BaseTool] = list(self._tools.values())
         if question is None:
             self._offered.append(SUBMIT_REPORT_TOOL)
-        self._seen_calls: dict[str, int] = {}
+        # Each call's identity -> the iteration and call id that ran it, for refusing repeats.
+        self._seen_calls: dict[str, tuple[int, str]] = {}
         self._usage: dict[str, Usage] = {}
         self._budget = _Budget(self.limits)
         self._pending: list[Event] = []
@@ -347,11 +348,26 @@ class Investigation:
         yield self._finished(report, limit_hit=None)
 
     def _report(self, diagnosis: Diagnosis) -> RootCauseReport:
-        return RootCauseReport(
+        report = RootCauseReport(
             **diagnosis.model_dump(),
             runbook=self.runbook,
             reasoner=self.reasoner.name,
         )
+        return report.model_copy(update={"evidence": self._cited_calls(report.evidence)})
+
+    def _cited_calls(self, evidence: list[Evidence]) -> list[Evidence]:
+        """Evidence naming a tool but not its arguments (what an LLM is asked for) gets the
+        arguments of the call that tool answered, when it answered exactly one."""
+        calls: dict[str, list[dict[str, Any]]] = {}
+        for outcome in self.outcomes:
+            if outcome.status is not ToolStatus.REFUSED:
+                calls.setdefault(outcome.tool, []).append(outcome.arguments)
+        return [
+            item.model_copy(update={"arguments": calls[item.tool][0]})
+            if item.tool and not item.arguments and len(calls.get(item.tool, ())) == 1
+            else item
+            for item in evidence
+        ]
 
     def _finished(self, report: RootCauseReport, *, limit_hit: str | None) -> Finished:
         notes = [*self._notes_for_report(), *report.notes]
@@ -404,7 +420,10 @@ class Investigation:
             )
             if refusal is None:
                 self._budget.tool_calls += 1
-                self._seen_calls[call_key(call["name"], call["args"])] = iteration
+                self._seen_calls[call_key(call["name"], call["args"])] = (
+                    iteration,
+                    call["id"] or "",
+                )
                 runnable.append(call)
             else:
                 results[call["id"] or ""] = self._outcome(call, ToolStatus.REFUSED, refusal)
@@ -446,9 +465,19 @@ class Investigation:
             return f"There is no tool named {name!r} here. Tools you can call: {offered}."
         earlier = self._seen_calls.get(call_key(name, call["args"]))
         if earlier is not None:
-            return (
+            iteration, call_id = earlier
+            refusal = (
                 f"Refused: {name} was already called with these exact arguments in iteration "
-                f"{earlier}; its result is above. Use it, or call with different arguments."
+                f"{iteration}, so it is not run again"
+            )
+            # What the reasoner was shown of that result may have been cut or summarized to fit
+            # its context: the refusal carries the result again, at no tool call's cost.
+            result = next((o for o in self.outcomes if o.call_id == call_id), None)
+            if result is None or result.status is ToolStatus.REFUSED:
+                return f"{refusal}; its result is in this turn. Call with different arguments."
+            return (
+                f"{refusal}. Its result from then follows; call with different arguments for "
+                f"anything else.\n{result.text}"
             )
         if self._budget.tool_calls >= self.limits.max_tool_calls:
             return f"Refused: the limit of {self.limits.max_tool_calls} tool calls is reached."

@@ -200,6 +200,29 @@ async def test_identical_repeat_call_is_refused_with_a_message_to_the_reasoner()
     assert statuses == [ToolStatus.SUCCESS, ToolStatus.REFUSED]
     last_tool_message = [m for m in models[0].seen[2] if isinstance(m, ToolMessage)][-1]
     assert "already called" in str(last_tool_message.content)
+    # The reasoner may have been shown a cut or summarized copy: the refusal repeats the result.
+    assert "pod shop/a: last state OOMKilled (exit 137)" in str(last_tool_message.content)
+
+
+async def test_an_identical_call_twice_in_one_turn_runs_once() -> None:
+    log = ToolLog()
+    inv, models = investigation(
+        [
+            say(
+                "",
+                call("k8s_get_pod", {"name": "a", "namespace": "shop"}, "one"),
+                call("k8s_get_pod", {"name": "a", "namespace": "shop"}, "two"),
+            ),
+            say("", report_call()),
+        ],
+        log=log,
+    )
+    events = await collect(inv)
+    assert len(log.calls) == 1
+    statuses = {e.call_id: e.status for e in events if isinstance(e, ToolFinished)}
+    assert statuses == {"one": ToolStatus.SUCCESS, "two": ToolStatus.REFUSED}
+    second = [m for m in models[0].seen[1] if isinstance(m, ToolMessage)][-1]
+    assert "its result is in this turn" in str(second.content)
 
 
 async def test_unknown_tool_is_refused_and_lists_the_tools_offered() -> None:
@@ -209,6 +232,39 @@ async def test_unknown_tool_is_refused_and_lists_the_tools_offered() -> None:
     assert refused.status == ToolStatus.REFUSED
     assert "k8s_get_pod" in refused.output
     assert isinstance(events[-1], Finished)
+
+
+async def test_evidence_naming_a_tool_gets_the_arguments_of_its_only_call() -> None:
+    inv, _ = investigation(
+        [
+            say(
+                "",
+                call("k8s_get_pod", {"name": "a", "namespace": "shop"}),
+                call("k8s_pod_logs", {"name": "a"}),
+                call("k8s_pod_logs", {"name": "b"}),
+            ),
+            say(
+                "",
+                report_call(
+                    evidence=[
+                        {"statement": "OOMKilled", "tool": "k8s_get_pod"},
+                        {"statement": "a log line", "tool": "k8s_pod_logs"},
+                        {"statement": "cited", "tool": "k8s_get_pod", "arguments": {"name": "x"}},
+                        {"statement": "never called", "tool": "k8s_slow"},
+                    ]
+                ),
+            ),
+        ]
+    )
+    events = await collect(inv)
+    finished = events[-1]
+    assert isinstance(finished, Finished)
+    assert [e.arguments for e in finished.report.evidence] == [
+        {"name": "a", "namespace": "shop"},
+        {},  # two calls answered: which one is not guessed
+        {"name": "x"},
+        {},
+    ]
 
 
 async def test_a_failing_tool_becomes_evidence_not_a_crash() -> None:
