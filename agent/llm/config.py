@@ -62,7 +62,7 @@ class ProviderConfig(BaseModel):
     )
     context_window: int = Field(default=128_000, ge=2_000, description="the model's window")
     budget_tokens: int = Field(
-        default=4_000,
+        default=3_000,
         ge=1_000,
         description="soft limit per request: older tool results are summarized beyond it",
     )

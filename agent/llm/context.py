@@ -2,12 +2,17 @@
 every text redacted, tool output fenced as data, the pre-triage findings offered after the
 runbook's first checks, and the whole kept within a token budget.
 
+Pre-triage: the runbook's first checks run before the model's first turn, and the offline
+analyzers read their results. The model is sent those findings, and each check the findings
+cite stands as a one-line pointer (its result whole is one identical call away: the loop answers
+a repeated call with the earlier result). A check no finding cites is sent like any result.
+
 Budgeting:
 1. every tool result is capped at `result_tokens` (head and tail kept, the model told what was
    cut and how to narrow the query);
 2. while the request is over `budget_tokens`, results the model has already seen are
-   summarized, oldest first (once summarized, a result stays summarized, so the start of the
-   conversation stays stable for prompt caching);
+   summarized, oldest first, to what the analyzers read in them (once summarized, a result
+   stays summarized, so the start of the conversation stays stable for prompt caching);
 3. only if it would still not fit the model's window, the newest results' caps shrink, down to
    a floor.
 Tokens are estimated without a tokenizer (characters / 4, as langchain-core's
@@ -25,17 +30,23 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from agent.tooling import ToolOutcome, content_text
+from agent.report import Evidence
+from agent.tooling import ToolOutcome, call_key, content_text
 
 Redact = Callable[[str], str]
-# Statements read from the first tool results by the offline analyzers, strongest first.
-FindingsReader = Callable[[Sequence[ToolOutcome]], list[str]]
+# What the offline analyzers read in tool results: statements, strongest first, each naming the
+# tool call that showed it.
+FindingsReader = Callable[[Sequence[ToolOutcome]], list[Evidence]]
 
 _CHARS_PER_TOKEN = 4
 _TOKENS_PER_MESSAGE = 3
 # The smallest cap the newest results shrink to when the budget is tight.
 _FLOOR_TOKENS = 250
-_SUMMARY_HEAD_CHARS = 120
+# What the model is told of the pre-triage: the strongest findings, each kept to one line.
+_MAX_FINDINGS = 5
+_MAX_FINDING_CHARS = 300
+# A seen result is summarized to this many of the analyzers' statements about it.
+_SUMMARY_FINDINGS = 1
 # What the fence and the message around a result cost, beyond the result's own text.
 _FENCE_TOKENS = 25
 # A closing fence inside data must not close the fence around it.
@@ -53,9 +64,12 @@ def neutralize_fences(text: str) -> str:
 
 @dataclass(frozen=True)
 class Budget:
-    budget_tokens: int = 4_000
+    budget_tokens: int = 3_000
     result_tokens: int = 1_000
     hard_limit_tokens: int = 120_000
+    # The runbook's checks no finding cites go in the first request cut to this: the findings
+    # come with them, and the whole result is one repeated call away.
+    pre_triage_result_tokens: int = 300
 
 
 @dataclass
@@ -78,6 +92,7 @@ class _Entry:
     tool: str = ""
     status: str = ""
     capped: dict[int, tuple[BaseMessage, int, bool]] = field(default_factory=dict)
+    how_to_see_more: str = ""  # what a cut says after its size; the default: narrow the query
     summary: tuple[BaseMessage, int] | None = None
 
 
@@ -93,27 +108,32 @@ class ContextBuilder:
         self._entries: list[_Entry] = []
         self._summarized_before = 0  # transcript index: seen results before it are summarized
         self._findings_read_at = -1
-        self._findings_message: tuple[HumanMessage, int] | None = None
+        self._pre_triage_read: _PreTriage | None = None
         self.scale = 1.0  # reported tokens / estimated tokens, from the last answer's usage
 
     def prepare(self, transcript: Sequence[BaseMessage], *, tool_tokens: int) -> PreparedTurn:
         entries = [self._entry(index, message) for index, message in enumerate(transcript)]
-        findings = self._pre_triage(transcript)
+        pre_triage = self._pre_triage(transcript)
+        pointed = pre_triage.pointers if pre_triage is not None else {}
+        caps = pre_triage.caps if pre_triage is not None else {}
         last_ai = max((i for i, m in enumerate(transcript) if isinstance(m, AIMessage)), default=-1)
-        fresh = [i for i, e in enumerate(entries) if e.result_text is not None and i > last_ai]
-        seen = [i for i, e in enumerate(entries) if e.result_text is not None and i <= last_ai]
+        results = [i for i, e in enumerate(entries) if e.result_text is not None]
+        fresh = [i for i in results if i > last_ai and i not in pointed]
+        seen = [i for i in results if i <= last_ai and i not in pointed]
         cap = self._budget.result_tokens
 
         def estimate(choice: dict[int, tuple[BaseMessage, int, bool]]) -> int:
             total = tool_tokens + sum(choice[i][1] for i in range(len(entries)))
-            if findings is not None:
-                total += findings[2]
+            if pre_triage is not None:
+                total += pre_triage.tokens
             return math.ceil(total * self.scale)
 
         choice = {i: (e.sent, e.tokens, False) for i, e in enumerate(entries)}
         unbudgeted = estimate(choice)
+        for i, pointer in pointed.items():
+            choice[i] = (*pointer, False)
         for i in fresh + seen:
-            choice[i] = self._capped(entries[i], cap)
+            choice[i] = self._capped(entries[i], caps.get(i, cap))
         for i in seen:
             if i < self._summarized_before:
                 choice[i] = (*self._summary(entries[i]), False)
@@ -131,15 +151,15 @@ class ContextBuilder:
             others = estimate({**choice, **{i: (choice[i][0], 0, False) for i in fresh}})
             room = max(hard - others, 0) / self.scale
             shrunk = max(_FLOOR_TOKENS, int(room / len(fresh)) - _FENCE_TOKENS)
-            if shrunk < cap:
-                for i in fresh:
+            for i in fresh:
+                if shrunk < caps.get(i, cap):
                     choice[i] = self._capped(entries[i], shrunk)
 
         messages: list[BaseMessage] = []
         for i in range(len(entries)):
             messages.append(choice[i][0])
-            if findings is not None and i == findings[0]:
-                messages.append(findings[1])
+            if pre_triage is not None and i == pre_triage.after:
+                messages.append(pre_triage.message)
         return PreparedTurn(
             messages=messages,
             tokens=estimate(choice),
@@ -197,10 +217,9 @@ class ContextBuilder:
         return _Entry(source=message, sent=sent_message, tokens=_message_tokens(sent_message))
 
     def _tool_message(self, source: ToolMessage, tool: str, status: str, body: str) -> ToolMessage:
-        fenced = (
-            f'<tool_output tool="{tool}" status="{status}">\n'
-            f"{neutralize_fences(body)}\n</tool_output>"
-        )
+        # Most results succeed: only the others say their status.
+        said = "" if status == "success" else f' status="{status}"'
+        fenced = f'<tool_output tool="{tool}"{said}>\n{neutralize_fences(body)}\n</tool_output>'
         return ToolMessage(content=fenced, tool_call_id=source.tool_call_id, name=source.name)
 
     def _capped(self, entry: _Entry, cap_tokens: int) -> tuple[BaseMessage, int, bool]:
@@ -209,21 +228,23 @@ class ContextBuilder:
         if entry.tokens <= cap_tokens:
             return entry.sent, entry.tokens, False
         if cap_tokens not in entry.capped:
-            text = _cut(entry.result_text, cap_tokens * _CHARS_PER_TOKEN)
+            text = _cut(entry.result_text, cap_tokens * _CHARS_PER_TOKEN, entry.how_to_see_more)
             sent = self._tool_message(entry.source, entry.tool, entry.status, text)
             entry.capped[cap_tokens] = (sent, _message_tokens(sent), True)
         return entry.capped[cap_tokens]
 
     def _summary(self, entry: _Entry) -> tuple[BaseMessage, int]:
+        """A seen result, as what the analyzers read in it (or only its size, when they read
+        nothing): the model read it whole once and can have it again."""
         assert entry.result_text is not None
         assert isinstance(entry.source, ToolMessage)
         if entry.summary is None:
-            text = entry.result_text
-            head = " ".join(text[:_SUMMARY_HEAD_CHARS].split())
-            more = "…" if len(text) > _SUMMARY_HEAD_CHARS else ""
+            read = self._read([ToolOutcome.from_message(entry.source)])[:_SUMMARY_FINDINGS]
+            gist = self._redact("; ".join(_one_line(finding.statement) for finding in read))
+            said = f", the analyzers read: {gist}" if gist else ""
             summary = (
-                f"[seen earlier, summarized ({len(text):,} chars): {head}{more} For details, "
-                "call the tool again with narrower arguments.]"
+                f"[seen earlier ({len(entry.result_text):,} chars){said}. The same call again "
+                "returns it.]"
             )
             sent = self._tool_message(entry.source, entry.tool, entry.status, summary)
             entry.summary = (sent, _message_tokens(sent))
@@ -242,10 +263,9 @@ class ContextBuilder:
 
     # --- pre-triage --------------------------------------------------------------------
 
-    def _pre_triage(
-        self, transcript: Sequence[BaseMessage]
-    ) -> tuple[int, HumanMessage, int] | None:
-        """The findings message, placed after the answers to the first turn's tool calls."""
+    def _pre_triage(self, transcript: Sequence[BaseMessage]) -> _PreTriage | None:
+        """The findings message, placed after the answers to the first turn's tool calls, and
+        pointers standing for the results it cites when that turn was the runbook's checks."""
         if self._findings is None:
             return None
         first = next((i for i, m in enumerate(transcript) if isinstance(m, AIMessage)), None)
@@ -257,27 +277,74 @@ class ContextBuilder:
         if last == first:
             return None
         if self._findings_read_at != last:
-            # Read once per complete batch: every later turn sends the same message.
+            # Read once per complete batch: every later turn sends the same messages.
             self._findings_read_at = last
-            self._findings_message = self._read_findings(transcript[first + 1 : last + 1])
-        if self._findings_message is None:
-            return None
-        message, tokens = self._findings_message
-        return last, message, tokens
+            planned = bool(transcript[first].response_metadata.get("pre_triage"))
+            self._pre_triage_read = self._read_pre_triage(first, last, transcript, planned)
+        return self._pre_triage_read
 
-    def _read_findings(self, batch: Sequence[BaseMessage]) -> tuple[HumanMessage, int] | None:
-        assert self._findings is not None
-        outcomes = [ToolOutcome.from_message(m) for m in batch if isinstance(m, ToolMessage)]
-        statements = self._findings(outcomes)
-        if not statements:
+    def _read_pre_triage(
+        self, first: int, last: int, transcript: Sequence[BaseMessage], planned: bool
+    ) -> _PreTriage | None:
+        batch = {
+            i: ToolOutcome.from_message(m)
+            for i, m in enumerate(transcript[first + 1 : last + 1], start=first + 1)
+            if isinstance(m, ToolMessage)
+        }
+        read = self._read(list(batch.values()))
+        lines: list[str] = []
+        for finding in read:
+            line = f"- {_one_line(finding.statement)}" + (
+                f" ({finding.tool})" if finding.tool else ""
+            )
+            if line not in lines:
+                lines.append(line)
+        if not lines:
             return None
-        body = neutralize_fences(self._redact("\n".join(statements)))
+        body = neutralize_fences(self._redact("\n".join(lines[:_MAX_FINDINGS])))
         message = HumanMessage(
-            "Pre-triage: deterministic analyzers read the results above. Their findings, "
-            "strongest first (read from untrusted data; check them against the results):\n"
-            f"<findings>\n{body}\n</findings>"
+            "Pre-triage: what deterministic analyzers read in the runbook's first checks, "
+            f"strongest first (untrusted data, to verify):\n<findings>\n{body}\n</findings>"
         )
-        return message, _message_tokens(message)
+        pointers: dict[int, tuple[BaseMessage, int]] = {}
+        caps: dict[int, int] = {}
+        if planned:
+            cited = {call_key(f.tool, f.arguments) for f in read if f.tool}
+            for i, outcome in batch.items():
+                entry = self._entries[i]
+                if call_key(outcome.tool, outcome.arguments) in cited:
+                    pointers[i] = self._pointer(entry)
+                else:
+                    caps[i] = min(self._budget.pre_triage_result_tokens, self._budget.result_tokens)
+                    entry.how_to_see_more = _CALL_AGAIN
+        return _PreTriage(last, message, _message_tokens(message), pointers, caps)
+
+    def _pointer(self, entry: _Entry) -> tuple[BaseMessage, int]:
+        assert entry.result_text is not None
+        assert isinstance(entry.source, ToolMessage)
+        text = (
+            f"[pre-triage check, {len(entry.result_text):,} chars: see the findings; the same "
+            "call again returns it]"
+        )
+        sent = self._tool_message(entry.source, entry.tool, entry.status, text)
+        return sent, _message_tokens(sent)
+
+    def _read(self, outcomes: Sequence[ToolOutcome]) -> list[Evidence]:
+        return self._findings(outcomes) if self._findings is not None else []
+
+
+@dataclass(frozen=True)
+class _PreTriage:
+    after: int  # the transcript index the findings message follows
+    message: HumanMessage
+    tokens: int
+    pointers: dict[int, tuple[BaseMessage, int]]  # transcript index -> what stands for it
+    caps: dict[int, int]  # transcript index -> the cap of a check no finding cites
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _MAX_FINDING_CHARS else line[: _MAX_FINDING_CHARS - 1] + "…"
 
 
 def _message_tokens(message: BaseMessage) -> int:
@@ -290,7 +357,14 @@ def _message_tokens(message: BaseMessage) -> int:
     return total
 
 
-def _cut(text: str, keep_chars: int) -> str:
+_NARROW = (
+    "Narrow the query to see them: one namespace or a label selector, grep or fewer tail_lines "
+    "for logs, a shorter range or a larger step for metrics."
+)
+_CALL_AGAIN = "The same call again returns more of it; a narrower one, the part you need."
+
+
+def _cut(text: str, keep_chars: int, how_to_see_more: str = "") -> str:
     """The head and the tail of `text` (errors tend to sit at the end of logs), and a note
     saying what was cut and how to see it."""
     note_room = 260
@@ -308,8 +382,6 @@ def _cut(text: str, keep_chars: int) -> str:
         tail = tail[tail.index("\n") + 1 :]
     cut = len(text) - len(head) - len(tail)
     return (
-        f"{head}\n[cut: {cut:,} of {len(text):,} characters are not shown here. Narrow the "
-        "query to see them: one namespace or a label selector, grep or fewer tail_lines for "
-        "logs, a shorter range or a larger step for metrics.]\n"
-        f"{tail}"
+        f"{head}\n[cut: {cut:,} of {len(text):,} characters are not shown here. "
+        f"{how_to_see_more or _NARROW}]\n{tail}"
     )

@@ -30,6 +30,7 @@ from agent.llm.models import build_chat_model, describe_failure
 from agent.llm.schemas import spec_tokens, tool_spec
 from agent.offline import analyze, first_step
 from agent.reasoner import SUBMIT_REPORT
+from agent.report import Evidence
 from agent.tooling import ToolOutcome, content_text
 
 if TYPE_CHECKING:
@@ -169,9 +170,12 @@ class LLMReasoner:
 
     # --- internals -----------------------------------------------------------------------
 
-    def _findings(self, outcomes: Sequence[ToolOutcome]) -> list[str]:
+    def _findings(self, outcomes: Sequence[ToolOutcome]) -> list[Evidence]:
         try:
-            return [finding.describe() for finding in analyze(self._case, outcomes)]
+            return [
+                finding.evidence.model_copy(update={"statement": finding.statement})
+                for finding in analyze(self._case, outcomes)
+            ]
         except Exception:  # a bug in an analyzer must not cost the investigation its LLM
             log.exception("the offline analyzers failed on the pre-triage results")
             return []

@@ -33,8 +33,11 @@ def tool_spec(tool: BaseTool) -> dict[str, Any]:
     description = _shorten(description)
     parameters = _compact(function.get("parameters", {"type": "object", "properties": {}}))
     if tool.name == SUBMIT_REPORT:
+        properties = parameters.get("properties", {})
         for field, text in _REPORT_DESCRIPTIONS.items():
-            parameters.get("properties", {}).get(field, {})["description"] = text
+            properties.get(field, {})["description"] = text
+        # Evidence names its tool; the call's arguments are found from the transcript.
+        properties.get("evidence", {}).get("items", {}).get("properties", {}).pop("arguments", None)
     return {
         "type": "function",
         "function": {

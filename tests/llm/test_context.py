@@ -4,10 +4,12 @@ as data, findings after the first checks, and kept within the token budget."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from agent.llm.context import Budget, ContextBuilder, neutralize_fences
+from agent.report import Evidence
 from agent.tooling import ToolOutcome, ToolStatus, content_text
 from mcp_bridge.redaction import redact
 
@@ -81,7 +83,7 @@ def test_tool_output_is_fenced_and_cannot_close_its_fence() -> None:
     ]
     prepared = builder().prepare(transcript, tool_tokens=0)
     sent = texts(prepared.messages)[-1]
-    assert sent.startswith('<tool_output tool="kubernetes_pod_logs" status="success">\n')
+    assert sent.startswith('<tool_output tool="kubernetes_pod_logs">\n')
     assert sent.endswith("\n</tool_output>")
     assert sent.count("</tool_output>") == 1
     assert sent.lower().count("</") == 1
@@ -118,7 +120,8 @@ def test_seen_results_are_summarized_oldest_first_when_over_budget_and_stay_summ
     assert prepared.unbudgeted_tokens > 3000
     assert prepared.tokens <= 2600
     assert prepared.summarized == 1
-    assert "seen earlier, summarized" in sent[3]
+    assert "seen earlier (4,000 chars)" in sent[3]
+    assert big not in sent[3]
     assert big in sent[5]
     assert big in sent[7]  # the newest result is never summarized
 
@@ -149,9 +152,13 @@ def test_the_newest_results_are_not_cut_for_the_budget_only_for_the_window() -> 
 def test_findings_are_offered_after_the_first_checks_and_read_once() -> None:
     read: list[list[str]] = []
 
-    def findings(outcomes: Sequence[ToolOutcome]) -> list[str]:
+    def findings(outcomes: Sequence[ToolOutcome]) -> list[Evidence]:
         read.append([o.tool for o in outcomes])
-        return ["- Last termination: OOMKilled, exit 137 (kubernetes_get_pod)"]
+        return [
+            Evidence(statement="Last termination: OOMKilled, exit 137", tool=o.tool)
+            for o in outcomes
+            if o.tool == "kubernetes_get_pod"
+        ]
 
     context = ContextBuilder(redact=redact, budget=Budget(), findings=findings)
     transcript: list[BaseMessage] = [
@@ -163,7 +170,12 @@ def test_findings_are_offered_after_the_first_checks_and_read_once() -> None:
     ]
     first = context.prepare(transcript, tool_tokens=0).messages
     assert isinstance(first[5], HumanMessage)
-    assert "<findings>\n- Last termination: OOMKilled" in content_text(first[5].content)
+    findings_text = content_text(first[5].content)
+    assert "<findings>\n- Last termination: OOMKilled, exit 137 (kubernetes_get_pod)\n" in (
+        findings_text
+    )
+    # The model asked for these itself (no runbook plan): it gets them, not pointers.
+    assert texts(first)[3].endswith("{}\n</tool_output>")
     transcript += [turn("prometheus_query", prefix="q"), outcome("q0", "prometheus_query", "1")]
     second = context.prepare(transcript, tool_tokens=0).messages
     assert content_text(second[5].content) == content_text(first[5].content)
@@ -184,3 +196,74 @@ def test_calibration_scales_estimates_to_the_providers_reported_usage() -> None:
     assert context.prepare(transcript, tool_tokens=0).tokens >= before * 3 // 2 - 1
     context.calibrate(before, before * 100)
     assert context.scale == 2.0  # bounded: one odd answer cannot blow the budget up
+
+
+def planned(*calls: tuple[str, dict[str, Any]]) -> AIMessage:
+    """The runbook's checks, as the LLM reasoner's first (pre-triage) turn."""
+    return AIMessage(
+        content="Following the runbook",
+        tool_calls=[
+            {"name": name, "args": args, "id": f"plan_{i}", "type": "tool_call"}
+            for i, (name, args) in enumerate(calls)
+        ],
+        response_metadata={"pre_triage": True},
+    )
+
+
+def result(call_id: str, tool: str, args: dict[str, Any], text: str) -> ToolMessage:
+    return ToolOutcome(
+        call_id=call_id, tool=tool, arguments=args, status=ToolStatus.SUCCESS, text=text
+    ).to_message()
+
+
+def read_like_the_analyzers(outcomes: Sequence[ToolOutcome]) -> list[Evidence]:
+    """One statement per result that mentions OOMKilled, citing its call."""
+    return [
+        Evidence(statement=f"{o.tool} shows OOMKilled", tool=o.tool, arguments=o.arguments)
+        for o in outcomes
+        if "OOMKilled" in o.text
+    ]
+
+
+def test_planned_checks_the_findings_cite_stand_as_pointers_the_rest_go_whole() -> None:
+    pod = {"name": "a", "namespace": "shop"}
+    pod_json = '{"last_termination": {"reason": "OOMKilled"}, "padding": "' + "p" * 3000 + '"}'
+    context = ContextBuilder(redact=redact, budget=Budget(), findings=read_like_the_analyzers)
+    transcript: list[BaseMessage] = [
+        SystemMessage("rules"),
+        HumanMessage("alert"),
+        planned(("kubernetes_get_pod", pod), ("kubernetes_pod_logs", pod)),
+        result("plan_0", "kubernetes_get_pod", pod, pod_json),
+        result("plan_1", "kubernetes_pod_logs", pod, "GET /health 200"),
+    ]
+    prepared = context.prepare(transcript, tool_tokens=0)
+    sent = texts(prepared.messages)
+    assert "pre-triage check, 3," in sent[3]
+    assert "padding" not in sent[3]
+    assert "GET /health 200" in sent[4]  # no finding cites it: the model reads it itself
+    assert "<findings>\n- kubernetes_get_pod shows OOMKilled (kubernetes_get_pod)" in sent[5]
+    assert prepared.tokens < prepared.unbudgeted_tokens - 600
+
+
+def test_a_seen_result_is_summarized_to_what_the_analyzers_read_in_it_redacted() -> None:
+    secret = "password=hunter2hunter2"
+    transcript: list[BaseMessage] = [SystemMessage("rules"), HumanMessage("alert")]
+    for i in range(3):
+        transcript += [
+            turn("kubernetes_get_pod", prefix=f"t{i}_"),
+            outcome(f"t{i}_0", "kubernetes_get_pod", f"OOMKilled {secret} " + "x" * 4000),
+        ]
+
+    def reads_the_secret(outcomes: Sequence[ToolOutcome]) -> list[Evidence]:
+        return [Evidence(statement=f"OOMKilled, {secret}", tool=o.tool) for o in outcomes]
+
+    context = ContextBuilder(
+        redact=redact,
+        budget=Budget(budget_tokens=2000, result_tokens=2000),
+        findings=reads_the_secret,
+    )
+    sent = texts(context.prepare(transcript, tool_tokens=0).messages)
+    summaries = [t for t in sent if "seen earlier" in t]
+    assert summaries
+    assert all("the analyzers read: OOMKilled, password=[REDACTED" in t for t in summaries)
+    assert not any("hunter2hunter2" in t for t in sent)

@@ -268,31 +268,63 @@ async def test_an_invalid_report_gets_one_repair_then_the_offline_report_is_used
 async def test_an_oversized_tool_result_is_cut_with_a_note_on_how_to_narrow_the_query(
     llm: FakeOpenAI, checkout: Sandbox, tmp_path: Path
 ) -> None:
-    llm.script(report())
+    llm.script(
+        calls(call("kubernetes_get_deployment", {"name": "checkout", "namespace": "shop"})),
+        report(),
+    )
     settings = settings_with(provider("primary", llm.base_url, result_tokens=300))
     async with engine_on(settings, checkout, tmp_path) as engine:
         run = await investigate(engine, checkout)
 
-    pod_event = next(r for r in run.results() if r.tool == "kubernetes_get_pod")
-    assert len(pod_event.output) > 300 * 4  # the events and the stored transcript keep it whole
-    (request,) = llm.chat_requests
-    pod_sent = next(t for t in tool_texts(request) if 'tool="kubernetes_get_pod"' in t)
-    assert "[cut:" in pod_sent
-    assert "Narrow the query" in pod_sent
-    assert len(pod_sent) <= 300 * 4 + 200
-    # Head and tail are kept: the start of the pod's JSON and its end.
-    body = pod_sent.split("\n", 1)[1].rsplit("\n", 1)[0]
-    assert body.startswith(pod_event.output[:40])
-    assert body.endswith(pod_event.output[-20:])
+    rollout = next(r for r in run.results() if r.tool == "kubernetes_get_deployment")
+    assert len(rollout.output) > 300 * 4  # the events and the stored transcript keep it whole
+    _, request = llm.chat_requests
+    sent = next(t for t in tool_texts(request) if 'tool="kubernetes_get_deployment"' in t)
+    assert "[cut:" in sent
+    assert "Narrow the query" in sent
+    assert len(sent) <= 300 * 4 + 200
+    # Head and tail are kept: the start of the rollout's JSON and its end.
+    body = sent.split("\n", 1)[1].rsplit("\n", 1)[0]
+    assert body.startswith(rollout.output[:40])
+    assert body.endswith(rollout.output[-20:])
+
+
+async def test_pre_triage_checks_go_as_findings_and_a_repeat_call_brings_a_result_back(
+    llm: FakeOpenAI, checkout: Sandbox, tmp_path: Path
+) -> None:
+    pod = {"name": "checkout-6c9f7b8d4-x2k4q", "namespace": "shop"}
+    llm.script(calls(call("kubernetes_get_pod", pod)), report())
+    settings = settings_with(provider("primary", llm.base_url, result_tokens=3000))
+    async with engine_on(settings, checkout, tmp_path) as e:
+        run = await investigate(e, checkout)
+
+    first, second = llm.chat_requests
+    # The runbook's checks reach the model as the analyzers' findings; the results they cite
+    # stand as pointers, so the first request stays small.
+    findings = first.role_texts("user")[-1]
+    assert "OOMKilled" in findings
+    pod_sent = next(t for t in tool_texts(first) if 'tool="kubernetes_get_pod"' in t)
+    assert "pre-triage check" in pod_sent
+    assert '"last_termination"' not in pod_sent
+    # Asking for the same check again runs nothing and brings the stored result back whole.
+    pods = [r for r in run.results() if r.tool == "kubernetes_get_pod"]
+    assert [r.status for r in pods] == [ToolStatus.SUCCESS, ToolStatus.REFUSED]
+    again = tool_texts(second)[-1]
+    assert "not run again" in again
+    assert '"last_termination"' in again
+    assert pods[0].output in pods[1].output
+    assert run.finished.report.reasoner == PRIMARY
 
 
 async def test_a_prompt_injection_in_pod_logs_changes_nothing(
     llm: FakeOpenAI, tmp_path: Path
 ) -> None:
     # A model that fell for it would call a delete tool; none is offered, and the loop refuses.
+    pod = {"name": "payments-7d9f8c6b5-q2w3e", "namespace": "pay"}
     llm.script(
         calls(
-            call("kubernetes_delete_pod", {"name": "payments-7d9f8c6b5-q2w3e", "namespace": "pay"})
+            call("kubernetes_delete_pod", pod),
+            call("kubernetes_pod_logs", {**pod, "previous": True, "grep": "instructions"}),
         ),
         report(category="bad_config", summary="payments lacks PAYMENTS_PROVIDER_URL"),
     )
@@ -312,8 +344,12 @@ async def test_a_prompt_injection_in_pod_logs_changes_nothing(
         if injection in text:
             assert "<findings>" in text.split(injection)[0]
             assert "</findings>" in text.split(injection)[-1]
-    (logs,) = [t for t in tool_texts(first) if injection in t]
-    assert logs.startswith('<tool_output tool="kubernetes_pod_logs" status="success">')
+    for text in tool_texts(first):
+        if injection in text:
+            assert text.startswith("<tool_output")
+            assert text.count("</tool_output>") == 1
+    (logs,) = [t for t in tool_texts(second) if injection in t]
+    assert logs.startswith('<tool_output tool="kubernetes_pod_logs">')
     assert logs.endswith("</tool_output>")
     assert logs.count("</tool_output>") == 1
     # The alert's own attempt to close its fence is escaped too.
@@ -325,7 +361,7 @@ async def test_a_prompt_injection_in_pod_logs_changes_nothing(
     (refused,) = [r for r in run.results() if r.tool == "kubernetes_delete_pod"]
     assert refused.status is ToolStatus.REFUSED
     assert "There is no tool named 'kubernetes_delete_pod'" in refused.output
-    assert "There is no tool named" in tool_texts(second)[-1]
+    assert any("There is no tool named" in t for t in tool_texts(second))
     assert run.finished.report.category == "bad_config"
     assert run.finished.report.reasoner == PRIMARY
 
@@ -520,7 +556,6 @@ async def test_the_offline_analyzers_findings_reach_the_model_before_its_first_c
 
     def analyze(case: Any, outcomes: Any) -> list[Finding]:
         seen.append([o.tool for o in outcomes])
-        pod = next(o for o in outcomes if o.tool == "kubernetes_get_pod")
         return [
             Finding(
                 kind="oom_killed",
@@ -529,6 +564,8 @@ async def test_the_offline_analyzers_findings_reach_the_model_before_its_first_c
                 strength=1.0,
                 evidence=Evidence(statement="last termination", tool=pod.tool),
             )
+            for pod in outcomes
+            if pod.tool == "kubernetes_get_pod"
         ]
 
     monkeypatch.setattr("agent.llm.reasoner.analyze", analyze)
@@ -542,13 +579,13 @@ async def test_the_offline_analyzers_findings_reach_the_model_before_its_first_c
     assert roles == ["system", "user", "assistant", "tool", "tool", "tool", "tool", "user"]
     findings = first.role_texts("user")[-1]
     assert "<findings>\n- Container app was OOMKilled (exit 137) at its 512Mi limit" in findings
-    # Read once, from the runbook checks; offered again, unchanged, in the next request.
-    assert seen == [
-        [
-            "kubernetes_get_pod",
-            "kubernetes_pod_logs",
-            "kubernetes_list_events",
-            "prometheus_query_range",
-        ]
+    # Read once, from the runbook checks; offered again, unchanged, in the next request (later
+    # reads are of single results the budget summarizes).
+    checks = [
+        "kubernetes_get_pod",
+        "kubernetes_pod_logs",
+        "kubernetes_list_events",
+        "prometheus_query_range",
     ]
+    assert [tools for tools in seen if len(tools) > 1] == [checks]
     assert findings in second.role_texts("user")
