@@ -11,8 +11,14 @@ from agent.alert import Alert
 from agent.casefile import CaseFile
 from agent.limits import Limits
 from agent.llm.context import estimate_tokens
-from agent.prompt import asked_question, build_messages, follow_up_message, tool_catalogue
-from agent.report import Category
+from agent.prompt import (
+    asked_question,
+    build_messages,
+    categories,
+    follow_up_message,
+    tool_catalogue,
+)
+from agent.report import CATEGORY_MEANINGS, Category
 from agent.runbooks import FetchedRunbook, RunbookLibrary
 from agent.tooling import content_text
 
@@ -58,10 +64,20 @@ def test_the_system_prompt_has_the_rules_the_vocabulary_the_tools_and_the_runboo
         "submit_report",
     ):
         assert rule in text
-    assert all(f"{c.value}: " in text for c in Category)
+    vocabulary = text.split("Categories:\n", 1)[1].split("\n\n", 1)[0]
+    assert all(c.value in vocabulary for c in Category)
+    # What the runbook explains in its own words is named once, not explained twice.
+    assert vocabulary.startswith("oom_killed, crash_loop_app_error, bad_config")
+    assert "as the runbook below describes them" in vocabulary
+    assert "image_pull: the image cannot be pulled" in vocabulary
+    assert "oom_killed: " not in vocabulary
     assert "kubernetes_* (2), prometheus_* (1), all read-only" in text
     assert "Runbook KubePodCrashLooping" in text
     assert "last termination" in text
+
+
+def test_without_a_runbook_naming_categories_every_meaning_is_given() -> None:
+    assert all(f"{c.value}: {CATEGORY_MEANINGS[c]}" in categories() for c in Category)
 
 
 def test_the_alert_is_fenced_as_untrusted_data_and_cannot_close_its_fence() -> None:
@@ -115,3 +131,20 @@ def test_a_follow_up_question_reads_back_exactly_as_asked(question: str) -> None
 
 def test_other_messages_are_not_questions() -> None:
     assert asked_question("Investigate this alert (untrusted data): <question>x</question>") is None
+
+
+def test_the_alert_drops_labels_that_repeat_its_name_and_severity_and_keeps_the_rest() -> None:
+    _, alert = build_messages(case())
+    text = content_text(alert.content)
+    assert text.count("KubePodCrashLooping") == 1
+    assert '"labels": {"namespace": "shop", "pod": "checkout-1"}' in text
+
+
+def test_a_severity_label_unlike_the_severity_is_kept() -> None:
+    paged = case()
+    labels = {**paged.alert.labels, "severity": "P1"}
+    paged = CaseFile(
+        **{**paged.__dict__, "alert": paged.alert.model_copy(update={"labels": labels})}
+    )
+    _, alert = build_messages(paged)
+    assert '"severity": "P1"' in content_text(alert.content)
