@@ -93,6 +93,7 @@ class _Entry:
     status: str = ""
     capped: dict[int, tuple[BaseMessage, int, bool]] = field(default_factory=dict)
     how_to_see_more: str = ""  # what a cut says after its size; the default: narrow the query
+    read: list[Evidence] | None = None  # what the analyzers read in it, once read
     summary: tuple[BaseMessage, int] | None = None
 
 
@@ -239,7 +240,9 @@ class ContextBuilder:
         assert entry.result_text is not None
         assert isinstance(entry.source, ToolMessage)
         if entry.summary is None:
-            read = self._read([ToolOutcome.from_message(entry.source)])[:_SUMMARY_FINDINGS]
+            if entry.read is None:
+                entry.read = self._read([ToolOutcome.from_message(entry.source)])
+            read = entry.read[:_SUMMARY_FINDINGS]
             gist = self._redact("; ".join(_one_line(finding.statement) for finding in read))
             said = f", the analyzers read: {gist}" if gist else ""
             summary = (
@@ -308,11 +311,16 @@ class ContextBuilder:
         )
         pointers: dict[int, tuple[BaseMessage, int]] = {}
         caps: dict[int, int] = {}
+        for i, outcome in batch.items():
+            # Read already, with the whole batch: a later summary needs no second reading.
+            key = call_key(outcome.tool, outcome.arguments)
+            self._entries[i].read = [
+                f for f in read if f.tool and call_key(f.tool, f.arguments) == key
+            ]
         if planned:
-            cited = {call_key(f.tool, f.arguments) for f in read if f.tool}
-            for i, outcome in batch.items():
+            for i in batch:
                 entry = self._entries[i]
-                if call_key(outcome.tool, outcome.arguments) in cited:
+                if entry.read:
                     pointers[i] = self._pointer(entry)
                 else:
                     caps[i] = min(self._budget.pre_triage_result_tokens, self._budget.result_tokens)

@@ -267,8 +267,14 @@ def log_findings(outcome: ToolOutcome) -> list[Finding]:
             )
         ]
     entries = readable_entries(raw)
+    # One search over all entries rules most rules out before the per-entry pass: no rule
+    # pattern is anchored or looks behind for a line start, so a match in any entry is a match
+    # here (a match across two entries only costs the per-entry pass).
+    joined = "\n".join(entries)
     findings: list[Finding] = []
     for rule in LOG_RULES:
+        if not rule.pattern.search(joined):
+            continue
         matches = [
             index
             for index, entry in enumerate(entries)

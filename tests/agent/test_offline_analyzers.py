@@ -9,7 +9,7 @@ import pytest
 
 from agent.offline.analysis import analyze_outcomes, read_outcome
 from agent.offline.findings import Finding
-from agent.offline.logs import log_findings, readable_entries
+from agent.offline.logs import LOG_RULES, log_findings, readable_entries
 from agent.report import Category
 from agent.tooling import ToolStatus
 from tests.agent.offline_helpers import (
@@ -687,3 +687,17 @@ def test_tool_errors_are_evidence_not_crashes() -> None:
 def test_a_result_of_an_unexpected_shape_yields_no_findings_instead_of_an_error() -> None:
     assert read_outcome(outcome(GET_POD, POD_ARGS, ["not", "a", "pod"]), scene()) == []
     assert read_outcome(outcome("kubernetes_list_events", {}, {"events": "nope"}), scene()) == []
+
+
+def test_log_rules_can_be_searched_over_all_lines_at_once() -> None:
+    """`log_findings` rules a pattern out with one search over the joined lines; that holds only
+    while no pattern anchors to a line's start or end or looks behind for one."""
+    for rule in LOG_RULES:
+        source = rule.pattern.pattern
+        for anchor in ("^", "$", "\\A", "\\Z", "(?<!", "(?<="):
+            if anchor in ("(?<!", "(?<="):
+                behind = source.split(anchor)[1:]
+                assert all(not part.startswith(("\\n", "^", ".")) for part in behind), rule.kind
+                assert all("\\n" not in part.split(")")[0] for part in behind), rule.kind
+                continue
+            assert anchor not in source.replace("[^", "["), (rule.kind, anchor)
