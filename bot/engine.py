@@ -13,16 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from agent.casefile import ReasonerFactory
 from agent.investigator import Investigator
-from agent.llm.config import price_for
-from agent.llm.reasoner import LLMReasonerFactory
-from agent.offline import offline_reasoner
 from agent.runbooks import RunbookFetcher, RunbookLibrary
 from agent.service import InvestigationService, ServiceSettings
 from agent.store import Store
-from bot.llm import llm_chain, reasoner_notice
+from bot.llm import default_reasoners, reasoner_notice
 from bot.settings import ConfigError, Settings
 from mcp_bridge.config import McpConfigError, parse_servers
-from mcp_bridge.redaction import redact
 from mcp_bridge.toolbox import Toolbox
 
 if TYPE_CHECKING:
@@ -39,20 +35,6 @@ class Engine:
     runbooks: RunbookLibrary
     investigator: Investigator
     service: InvestigationService
-
-
-def default_reasoners(settings: Settings) -> list[ReasonerFactory]:
-    """The configured LLM providers in order, then the offline reasoner, which always answers.
-    Everything sent to an LLM goes through the bridge's redaction filter."""
-    llms: list[ReasonerFactory] = [
-        LLMReasonerFactory(
-            provider,
-            redact=redact,
-            price=price_for(provider.config.model, settings.llm_prices),
-        )
-        for provider in llm_chain(settings).providers
-    ]
-    return [*llms, offline_reasoner]
 
 
 def mcp_servers_for(settings: Settings, sandbox: Sandbox | None) -> dict[str, dict[str, Any]]:

@@ -103,6 +103,12 @@ async def investigate(
     servers read from it; `alert` may then be built from the running sandbox."""
     from contextlib import AsyncExitStack
 
+    from bot.llm import default_reasoners
+
+    # First, before the heavy imports below: an LLM client takes about a second to import and
+    # build, and it is built in a worker thread while the sandbox and the engine start.
+    reasoners = default_reasoners(settings, warm_up=True)
+
     from agent.store import Origin, OriginKind
     from bot.engine import open_engine
     from bot.settings import ConfigError
@@ -114,7 +120,9 @@ async def investigate(
         assert not callable(chosen), "an alert built from a sandbox needs a scenario"
         try:
             engine = await stack.enter_async_context(
-                open_engine(settings, sandbox=sandbox, database_url=database_url)
+                open_engine(
+                    settings, sandbox=sandbox, database_url=database_url, reasoners=reasoners
+                )
             )
         except ConfigError as exc:
             from bot.cli import BadInput
