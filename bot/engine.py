@@ -9,26 +9,31 @@ import copy
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from agent.casefile import ReasonerFactory
 from agent.investigator import Investigator
-from agent.llm.config import price_for
-from agent.llm.reasoner import LLMReasonerFactory
-from agent.offline import offline_reasoner
 from agent.runbooks import RunbookFetcher, RunbookLibrary
 from agent.service import InvestigationService, ServiceSettings
 from agent.store import Store
-from bot.llm import llm_chain, reasoner_notice
+from bot.llm import default_reasoners, reasoner_notice
 from bot.settings import ConfigError, Settings
 from mcp_bridge.config import McpConfigError, parse_servers
-from mcp_bridge.redaction import redact
 from mcp_bridge.toolbox import Toolbox
 
-if TYPE_CHECKING:
-    from mcp_bridge.sandbox import Sandbox
-
 __all__ = ["Engine", "default_reasoners", "mcp_servers_for", "open_engine", "reasoner_notice"]
+
+
+class SandboxEndpoints(Protocol):
+    """Where a sandbox serves: `mcp_bridge.sandbox.Sandbox` in this process, or
+    `bot.sandbox_process.ServedSandbox` in a child process."""
+
+    @property
+    def kubeconfig_path(self) -> Path: ...
+
+    @property
+    def prometheus_url(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -41,21 +46,9 @@ class Engine:
     service: InvestigationService
 
 
-def default_reasoners(settings: Settings) -> list[ReasonerFactory]:
-    """The configured LLM providers in order, then the offline reasoner, which always answers.
-    Everything sent to an LLM goes through the bridge's redaction filter."""
-    llms: list[ReasonerFactory] = [
-        LLMReasonerFactory(
-            provider,
-            redact=redact,
-            price=price_for(provider.config.model, settings.llm_prices),
-        )
-        for provider in llm_chain(settings).providers
-    ]
-    return [*llms, offline_reasoner]
-
-
-def mcp_servers_for(settings: Settings, sandbox: Sandbox | None) -> dict[str, dict[str, Any]]:
+def mcp_servers_for(
+    settings: Settings, sandbox: SandboxEndpoints | None
+) -> dict[str, dict[str, Any]]:
     """The `mcpServers` setting, with the bundled servers pointed at the sandbox when there is
     one (the sandbox wins over configured options, so `--sandbox` never reaches a real cluster)."""
     raw = copy.deepcopy(settings.mcp_servers)
@@ -73,7 +66,7 @@ def mcp_servers_for(settings: Settings, sandbox: Sandbox | None) -> dict[str, di
 async def open_engine(
     settings: Settings,
     *,
-    sandbox: Sandbox | None = None,
+    sandbox: SandboxEndpoints | None = None,
     database_url: str | None = None,
     reasoners: Sequence[ReasonerFactory] | None = None,
     start: bool = True,

@@ -9,11 +9,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from agent.llm.config import LLMProvider, ProviderConfig, ProviderKind
+from agent.llm.config import LLMProvider, ProviderConfig, ProviderKind, price_for
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from agent.casefile import ReasonerFactory
 
 _DEFAULT_KEY_ENV = {
     ProviderKind.OPENAI: "OPENAI_API_KEY",
@@ -33,6 +37,33 @@ def llm_chain(settings: Settings, environ: Mapping[str, str] | None = None) -> L
     if settings.llm_providers:
         return _declared(settings, env)
     return _from_environment(settings)
+
+
+def default_reasoners(settings: Settings, *, warm_up: bool = False) -> list[ReasonerFactory]:
+    """The configured LLM providers in order, then the offline reasoner, which always answers.
+    Everything sent to an LLM goes through the bridge's redaction filter.
+
+    With `warm_up` (called from a running event loop), each provider's chat model starts being
+    built in a worker thread at once: its client's imports take about a second, which then
+    overlap with whatever the command starts next."""
+    from agent.offline import offline_reasoner
+
+    providers = llm_chain(settings).providers
+    if not providers:
+        return [offline_reasoner]
+    from agent.llm.reasoner import LLMReasonerFactory
+    from mcp_bridge.redaction import redact
+
+    llms = [
+        LLMReasonerFactory(
+            provider, redact=redact, price=price_for(provider.config.model, settings.llm_prices)
+        )
+        for provider in providers
+    ]
+    if warm_up:
+        for factory in llms:
+            factory.warm_up()
+    return [*llms, offline_reasoner]
 
 
 def reasoner_notice(settings: Settings, environ: Mapping[str, str] | None = None) -> str | None:

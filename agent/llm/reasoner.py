@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import time
@@ -93,7 +94,10 @@ class LLMReasonerFactory:
         return self._model
 
     def _start_building(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[BaseChatModel]:
-        task = loop.create_task(asyncio.to_thread(build_chat_model, self.provider))
+        # Handed to the executor now, not when the loop next runs: a caller that warms up and
+        # then goes on with blocking work (imports) gets the overlap it asked for.
+        context = contextvars.copy_context()
+        task = loop.run_in_executor(None, context.run, build_chat_model, self.provider)
         # A failure is raised to whoever awaits the model; this only keeps asyncio from
         # logging it as never retrieved when no turn needed the model.
         task.add_done_callback(lambda done: done.cancelled() or done.exception())

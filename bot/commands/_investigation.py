@@ -14,8 +14,11 @@ if TYPE_CHECKING:
     from agent.alert import Alert
     from agent.events import Event, Stats
     from agent.report import RootCauseReport
+    from bot.sandbox_process import SandboxProcess, ServedSandbox
     from bot.settings import Settings
     from mcp_bridge.sandbox import Sandbox, Scenario
+
+    AnySandbox = Sandbox | ServedSandbox
 
 
 @dataclass
@@ -84,7 +87,7 @@ def temporary_database(directory: str | Path) -> str:
     return f"sqlite+aiosqlite:///{Path(directory) / 'sre-agent.db'}"
 
 
-def scenario_alert(sandbox: Sandbox) -> Alert:
+def scenario_alert(sandbox: AnySandbox) -> Alert:
     from agent.intake import parse_alertmanager_alert
 
     return parse_alertmanager_alert(sandbox.alert, source="scenario")
@@ -92,29 +95,52 @@ def scenario_alert(sandbox: Sandbox) -> Alert:
 
 async def investigate(
     settings: Settings,
-    alert: Alert | Callable[[Sandbox], Alert],
+    alert: Alert | Callable[[AnySandbox], Alert],
     *,
     scenario: Scenario | None = None,
+    sandbox_process: SandboxProcess | None = None,
+    when_ready: Callable[[], None] | None = None,
     database_url: str | None = None,
     on_event: Callable[[Event], None] | None = None,
-    reference: str | None = None,
+    reference: str | Callable[[ServedSandbox], str] | None = None,
 ) -> Outcome:
-    """Run one investigation to its end. With `scenario`, the sandbox serves it and the bundled
-    servers read from it; `alert` may then be built from the running sandbox."""
+    """Run one investigation to its end. With `scenario`, a sandbox in this process serves it;
+    with `sandbox_process`, one already started in a child process does (waited for only once
+    everything here is imported). The bundled servers read from it; `alert` may then be built
+    from the running sandbox, and with `sandbox_process` `reference` too. `when_ready` is called
+    once the sandbox serves (the input is then known good) and before the engine starts."""
     from contextlib import AsyncExitStack
+
+    from bot.llm import default_reasoners
+
+    # First, before the heavy imports below: an LLM client takes about a second to import and
+    # build, and it is built in a worker thread while the sandbox and the engine start.
+    reasoners = default_reasoners(settings, warm_up=True)
 
     from agent.store import Origin, OriginKind
     from bot.engine import open_engine
     from bot.settings import ConfigError
-    from mcp_bridge.sandbox import run_sandbox
 
     async with AsyncExitStack() as stack:
-        sandbox = await stack.enter_async_context(run_sandbox(scenario)) if scenario else None
+        sandbox: AnySandbox | None = None
+        if sandbox_process is not None:
+            sandbox = served = await sandbox_process.ready()
+            if callable(reference):
+                reference = reference(served)
+        elif scenario is not None:
+            from mcp_bridge.sandbox import run_sandbox
+
+            sandbox = await stack.enter_async_context(run_sandbox(scenario))
+        if when_ready is not None:
+            when_ready()
         chosen = alert(sandbox) if callable(alert) and sandbox is not None else alert
         assert not callable(chosen), "an alert built from a sandbox needs a scenario"
+        assert not callable(reference), "a reference built from a sandbox needs sandbox_process"
         try:
             engine = await stack.enter_async_context(
-                open_engine(settings, sandbox=sandbox, database_url=database_url)
+                open_engine(
+                    settings, sandbox=sandbox, database_url=database_url, reasoners=reasoners
+                )
             )
         except ConfigError as exc:
             from bot.cli import BadInput

@@ -4,10 +4,12 @@ embedded defaults, with a throwaway store. No cluster and no LLM key needed."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.render.terminal import TerminalRenderer
+    from bot.sandbox_process import SandboxProcess
 
 DEFAULT_SCENARIO = "checkout-oom"
 
@@ -23,6 +25,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.sandbox_process import SandboxFailed, SandboxProcess
+
+    # The sandbox loads, checks and serves the scenario in a child process, on another core,
+    # while this one imports and starts the engine (and the LLM client when one is configured).
+    with SandboxProcess.start(args.scenario) as sandbox_process:
+        try:
+            return _investigate(args, sandbox_process)
+        except SandboxFailed as exc:
+            print(f"sre-agent: {exc}", file=sys.stderr)
+            return 1
+
+
+def _investigate(args: argparse.Namespace, sandbox_process: SandboxProcess) -> int:
     import asyncio
     import tempfile
 
@@ -31,32 +46,29 @@ def run(args: argparse.Namespace) -> int:
         cli_settings,
         finish,
         investigate,
-        load_scenario_or_exit,
         scenario_alert,
         temporary_database,
     )
 
     settings = cli_settings(args.config)
-    scenario = load_scenario_or_exit(args.scenario)
-    announce_reasoner(settings)
     renderer = None if args.json else terminal_renderer()
     with tempfile.TemporaryDirectory(prefix="sre-agent-demo-") as directory:
         outcome = asyncio.run(
             investigate(
                 settings,
                 scenario_alert,
-                scenario=scenario,
+                sandbox_process=sandbox_process,
+                # Said once the scenario is known good, so a bad-input exit stays one line.
+                when_ready=lambda: announce_reasoner(settings),
                 database_url=temporary_database(directory),
                 on_event=renderer.event if renderer else None,
-                reference=f"demo:{scenario.name}",
+                reference=lambda sandbox: f"demo:{sandbox.scenario_name}",
             )
         )
     return finish(outcome, as_json=args.json)
 
 
 def terminal_renderer() -> TerminalRenderer:
-    import sys
-
     from bot.render.terminal import TerminalRenderer
 
     return TerminalRenderer(sys.stdout, color=sys.stdout.isatty())

@@ -1,11 +1,19 @@
 """`sre-agent sandbox`: serve a scenario as a Kubernetes API and a Prometheus API on 127.0.0.1
-until interrupted, with a kubeconfig so kubectl and other tools can look at it."""
+until interrupted, with a kubeconfig so kubectl and other tools can look at it.
+
+For programs, `--json` prints one line when it serves (`{"scenario", "description",
+"kubernetes_url", "prometheus_url", "kubeconfig", "now", "alert"}`) instead of the text, and
+`--stop-on-eof` also stops it when its standard input closes, so a parent that dies, however it
+dies, takes it along (`sre-agent demo` runs its sandbox that way)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
+import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="write the kubeconfig here (default: a temporary file, removed at exit)",
     )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON line when serving, for programs"
+    )
+    parser.add_argument(
+        "--stop-on-eof",
+        action="store_true",
+        help="also stop when standard input closes (for a parent process)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,23 +58,51 @@ def run(args: argparse.Namespace) -> int:
     if kubeconfig is not None and kubeconfig.is_dir():
         raise BadInput(f"--kubeconfig {kubeconfig} is a directory; give a file path")
     try:
-        return asyncio.run(_serve(scenario, kubeconfig))
+        return asyncio.run(
+            _serve(scenario, kubeconfig, as_json=args.json, stop_on_eof=args.stop_on_eof)
+        )
     except OSError as exc:
         raise BadInput(f"cannot start the sandbox: {exc}") from None
 
 
-async def _serve(scenario: Scenario, kubeconfig: Path | None) -> int:
+async def _serve(
+    scenario: Scenario, kubeconfig: Path | None, *, as_json: bool = False, stop_on_eof: bool = False
+) -> int:
     from mcp_bridge.sandbox import run_sandbox
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if stop_on_eof:
+
+        def wait_for_eof() -> None:
+            sys.stdin.buffer.read()
+            loop.call_soon_threadsafe(stop.set)
+
+        threading.Thread(target=wait_for_eof, name="stop-on-eof", daemon=True).start()
     async with run_sandbox(scenario, kubeconfig_path=kubeconfig) as sandbox:
-        _announce(sandbox)
+        if as_json:
+            print(json.dumps(served(sandbox), ensure_ascii=False), flush=True)
+        else:
+            _announce(sandbox)
         await stop.wait()
-    print("sandbox stopped", flush=True)
+    if not as_json:
+        print("sandbox stopped", flush=True)
     return 0
+
+
+def served(sandbox: Sandbox) -> dict[str, object]:
+    """What `--json` prints: where the sandbox is and the alert it serves."""
+    return {
+        "scenario": sandbox.scenario.name,
+        "description": sandbox.scenario.description,
+        "kubernetes_url": sandbox.kubernetes_url,
+        "prometheus_url": sandbox.prometheus_url,
+        "kubeconfig": str(sandbox.kubeconfig_path),
+        "now": sandbox.now,
+        "alert": sandbox.alert,
+    }
 
 
 def _announce(sandbox: Sandbox) -> None:

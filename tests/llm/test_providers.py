@@ -182,3 +182,32 @@ def test_cost_uses_the_cached_input_price_for_cached_tokens() -> None:
     assert price.cost(1_000_000, 0) == 2.0
     assert price.cost(1_000_000, 1_000_000, cached_tokens=400_000) == 1.2 + 0.2 + 8.0
     assert ModelPrice(input=1.0, output=1.0).cost(10, 0, cached_tokens=10) == 0.00001
+
+
+async def test_warming_up_starts_building_each_model_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The build is handed to a worker thread when asked, not when the event loop next runs:
+    a command warms up and then blocks on imports, and the two must overlap."""
+    import threading
+
+    import agent.llm.reasoner as reasoner_module
+
+    started = threading.Event()
+    built = object()
+
+    def build(provider: object) -> object:
+        started.set()
+        return built
+
+    monkeypatch.setattr(reasoner_module, "build_chat_model", build)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+    llm, offline = default_reasoners(load_settings(), warm_up=True)
+    assert offline is offline_reasoner
+    assert isinstance(llm, LLMReasonerFactory)
+    assert started.wait(timeout=5)  # without yielding to the event loop
+    assert await llm.model() is built
+
+
+def test_no_llm_configured_warms_nothing_up() -> None:
+    assert default_reasoners(load_settings(), warm_up=True) == [offline_reasoner]

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import urllib3
 from kubernetes import client as k8s
@@ -20,11 +21,46 @@ from mcp.server.fastmcp.exceptions import ToolError
 
 DEFAULT_TIMEOUT_S = 10.0
 
-# The API groups this server reads, resolved at import. The client loads each lazily on first
-# attribute access (~0.35 s for CoreV1Api), which would otherwise happen on the event loop at the
-# first tool call; the bridge imports this module in a worker thread.
-_APIS: dict[str, Any] = {
-    name: getattr(k8s, name) for name in ("CoreV1Api", "AppsV1Api", "BatchV1Api")
+_CORE = "/api/v1"
+_APPS = "/apis/apps/v1"
+_NAMESPACED = "/namespaces/{namespace}"
+# The official client's read and list methods this server calls, as REST paths. Its generated API
+# classes (CoreV1Api...) cost ~0.45 s of imports (hundreds of pydantic models and validators) to
+# build these URLs; the server reads raw JSON anyway, so it goes through the client's ApiClient
+# (configuration, credentials, TLS, urllib3) with the paths written out. Positional arguments are
+# the generated methods' (`name`, then `namespace`).
+_ROUTES: dict[tuple[str, str], str] = {
+    ("CoreV1Api", "list_namespace"): f"{_CORE}/namespaces",
+    ("CoreV1Api", "list_node"): f"{_CORE}/nodes",
+    ("CoreV1Api", "read_node"): f"{_CORE}/nodes/{{name}}",
+    ("CoreV1Api", "list_event_for_all_namespaces"): f"{_CORE}/events",
+    ("CoreV1Api", "list_namespaced_event"): f"{_CORE}{_NAMESPACED}/events",
+    ("CoreV1Api", "list_pod_for_all_namespaces"): f"{_CORE}/pods",
+    ("CoreV1Api", "list_namespaced_pod"): f"{_CORE}{_NAMESPACED}/pods",
+    ("CoreV1Api", "read_namespaced_pod"): f"{_CORE}{_NAMESPACED}/pods/{{name}}",
+    ("CoreV1Api", "read_namespaced_pod_log"): f"{_CORE}{_NAMESPACED}/pods/{{name}}/log",
+    ("CoreV1Api", "list_persistent_volume_claim_for_all_namespaces"): (
+        f"{_CORE}/persistentvolumeclaims"
+    ),
+    ("CoreV1Api", "list_namespaced_persistent_volume_claim"): (
+        f"{_CORE}{_NAMESPACED}/persistentvolumeclaims"
+    ),
+    ("CoreV1Api", "read_namespaced_persistent_volume_claim"): (
+        f"{_CORE}{_NAMESPACED}/persistentvolumeclaims/{{name}}"
+    ),
+    ("CoreV1Api", "list_resource_quota_for_all_namespaces"): f"{_CORE}/resourcequotas",
+    ("CoreV1Api", "list_namespaced_resource_quota"): f"{_CORE}{_NAMESPACED}/resourcequotas",
+    ("CoreV1Api", "list_service_for_all_namespaces"): f"{_CORE}/services",
+    ("CoreV1Api", "list_namespaced_service"): f"{_CORE}{_NAMESPACED}/services",
+    ("CoreV1Api", "read_namespaced_service"): f"{_CORE}{_NAMESPACED}/services/{{name}}",
+    ("CoreV1Api", "read_namespaced_endpoints"): f"{_CORE}{_NAMESPACED}/endpoints/{{name}}",
+    ("CoreV1Api", "read_namespaced_config_map"): f"{_CORE}{_NAMESPACED}/configmaps/{{name}}",
+    ("AppsV1Api", "list_deployment_for_all_namespaces"): f"{_APPS}/deployments",
+    ("AppsV1Api", "list_namespaced_deployment"): f"{_APPS}{_NAMESPACED}/deployments",
+    ("AppsV1Api", "read_namespaced_deployment"): f"{_APPS}{_NAMESPACED}/deployments/{{name}}",
+    ("AppsV1Api", "list_namespaced_replica_set"): f"{_APPS}{_NAMESPACED}/replicasets",
+    ("AppsV1Api", "read_namespaced_replica_set"): f"{_APPS}{_NAMESPACED}/replicasets/{{name}}",
+    ("BatchV1Api", "read_namespaced_job"): "/apis/batch/v1" + _NAMESPACED + "/jobs/{name}",
 }
 
 
@@ -103,18 +139,28 @@ class KubernetesReader:
             self._api_client = None
 
     async def read(self, api: str, method: str, *args: Any, what: str, **kwargs: Any) -> Any:
-        """Call `method` of `kubernetes.client.<api>` and return the parsed JSON. `what` names
-        the object for error messages (`pod shop/checkout-x`)."""
+        """What `kubernetes.client.<api>().<method>(*args, **kwargs)` reads, as parsed JSON.
+        `what` names the object for error messages (`pod shop/checkout-x`)."""
         text = await self.read_text(api, method, *args, what=what, **kwargs)
         return json.loads(text)
 
     async def read_text(self, api: str, method: str, *args: Any, what: str, **kwargs: Any) -> str:
+        path, query = request_for(api, method, *args, **kwargs)
         api_client = await self._client()
-        bound = getattr(_APIS[api](api_client), method)
         timeout = self.settings.timeout_s
 
         def call() -> str:
-            response = bound(*args, _preload_content=False, _request_timeout=timeout, **kwargs)
+            request = api_client.param_serialize(
+                method="GET",
+                resource_path=path,
+                query_params=query,
+                header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+            )
+            response = api_client.call_api(*request, _request_timeout=timeout)
+            response.read()
+            if not 200 <= response.status <= 299:
+                raise ApiException.from_response(http_resp=response, body=None, data=None)
             return bytes(response.data).decode("utf-8", errors="replace")
 
         try:
@@ -125,6 +171,31 @@ class KubernetesReader:
             raise ToolError(
                 _unreachable_message(api_client.configuration.host, exc, timeout)
             ) from None
+
+
+def request_for(
+    api: str, method: str, *args: str, **kwargs: Any
+) -> tuple[str, list[tuple[str, Any]]]:
+    """The path and query of a read: positional arguments fill the path (`name`, then
+    `namespace`, as the generated methods take them), keyword arguments become query parameters
+    under their API names (`label_selector` -> `labelSelector`, `_continue` -> `continue`); None
+    is left out."""
+    template = _ROUTES.get((api, method))
+    if template is None:
+        raise ValueError(f"{api}.{method} is not a read this server knows")
+    names = [n for n in ("name", "namespace") if "{" + n + "}" in template]
+    if len(args) != len(names):
+        raise TypeError(f"{api}.{method} takes {len(names)} positional arguments ({names})")
+    path = template
+    for placeholder, value in zip(names, args, strict=True):
+        path = path.replace("{" + placeholder + "}", quote(value, safe=""))
+    query = [(_query_name(key), value) for key, value in kwargs.items() if value is not None]
+    return path, query
+
+
+def _query_name(keyword: str) -> str:
+    head, *rest = keyword.lstrip("_").split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 def _load_in_cluster(configuration: Any) -> bool:
