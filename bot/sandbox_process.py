@@ -25,6 +25,8 @@ from types import TracebackType
 from typing import IO, Any
 
 _STOP_TIMEOUT_S = 5.0
+# Loading and checking the largest built-in scenario takes well under a second.
+_READY_TIMEOUT_S = 60.0
 _PREFIX = "sre-agent: "
 
 
@@ -72,12 +74,20 @@ class SandboxProcess:
     def pid(self) -> int:
         return self._process.pid
 
-    async def ready(self) -> ServedSandbox:
+    async def ready(self, timeout_s: float = _READY_TIMEOUT_S) -> ServedSandbox:
         """Wait until the child serves (its one JSON line), or say why it did not."""
         if self._served is None:
             stdout = self._process.stdout
             assert stdout is not None
-            line = await asyncio.to_thread(stdout.readline)
+            try:
+                async with asyncio.timeout(timeout_s):
+                    line = await asyncio.to_thread(stdout.readline)
+            except TimeoutError:
+                # Stopped now, so the reading thread sees the end of its output and returns.
+                self._process.kill()
+                raise SandboxFailed(
+                    f"the sandbox process did not start serving within {timeout_s:.0f}s"
+                ) from None
             if not line:
                 code = await asyncio.to_thread(self._process.wait)
                 raise self._failure(code)

@@ -103,6 +103,16 @@ def test_a_child_that_says_something_unexpected_is_a_failure() -> None:
     assert gone(pid, within_s=0)
 
 
+def test_a_child_that_never_serves_is_stopped_after_the_timeout() -> None:
+    with fake_child("import time; time.sleep(60)") as process:
+        started = time.monotonic()
+        with pytest.raises(SandboxFailed, match="did not start serving within 1s"):
+            asyncio.run(process.ready(timeout_s=1.0))
+        assert time.monotonic() - started < 10
+        pid = process.pid
+    assert gone(pid, within_s=0)
+
+
 def test_a_child_that_ignores_eof_is_terminated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("bot.sandbox_process._STOP_TIMEOUT_S", 0.5)
     with fake_child(
