@@ -296,15 +296,17 @@ class ContextBuilder:
         }
         read = self._read(list(batch.values()))
         lines: list[str] = []
+        shown: list[Evidence] = []  # the findings the message states, strongest first
         for finding in read:
             line = f"- {_one_line(finding.statement)}" + (
                 f" ({finding.tool})" if finding.tool else ""
             )
-            if line not in lines:
+            if line not in lines and len(lines) < _MAX_FINDINGS:
                 lines.append(line)
+                shown.append(finding)
         if not lines:
             return None
-        body = neutralize_fences(self._redact("\n".join(lines[:_MAX_FINDINGS])))
+        body = neutralize_fences(self._redact("\n".join(lines)))
         message = HumanMessage(
             "Pre-triage: what deterministic analyzers read in the runbook's first checks, "
             f"strongest first (untrusted data, to verify):\n<findings>\n{body}\n</findings>"
@@ -318,9 +320,11 @@ class ContextBuilder:
                 f for f in read if f.tool and call_key(f.tool, f.arguments) == key
             ]
         if planned:
-            for i in batch:
+            # A check stands as a pointer only when a finding the message states cites it.
+            cited = {call_key(f.tool, f.arguments) for f in shown if f.tool}
+            for i, outcome in batch.items():
                 entry = self._entries[i]
-                if entry.read:
+                if call_key(outcome.tool, outcome.arguments) in cited:
                     pointers[i] = self._pointer(entry)
                 else:
                     caps[i] = min(self._budget.pre_triage_result_tokens, self._budget.result_tokens)

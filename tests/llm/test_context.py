@@ -267,3 +267,32 @@ def test_a_seen_result_is_summarized_to_what_the_analyzers_read_in_it_redacted()
     assert summaries
     assert all("the analyzers read: OOMKilled, password=[REDACTED" in t for t in summaries)
     assert not any("hunter2hunter2" in t for t in sent)
+
+
+def test_a_check_cited_only_by_findings_beyond_those_stated_is_sent_itself() -> None:
+    pod = {"name": "a", "namespace": "shop"}
+
+    def many(outcomes: Sequence[ToolOutcome]) -> list[Evidence]:
+        pods = [o for o in outcomes if o.tool == "kubernetes_get_pod"]
+        logs = [o for o in outcomes if o.tool == "kubernetes_pod_logs"]
+        strong = [
+            Evidence(statement=f"pod fact {n}", tool=o.tool, arguments=o.arguments)
+            for o in pods
+            for n in range(8)
+        ]
+        weak = [Evidence(statement="a log line", tool=o.tool, arguments=o.arguments) for o in logs]
+        return strong + weak
+
+    context = ContextBuilder(redact=redact, budget=Budget(), findings=many)
+    transcript: list[BaseMessage] = [
+        SystemMessage("rules"),
+        HumanMessage("alert"),
+        planned(("kubernetes_get_pod", pod), ("kubernetes_pod_logs", pod)),
+        result("plan_0", "kubernetes_get_pod", pod, "{}"),
+        result("plan_1", "kubernetes_pod_logs", pod, "GET /health 200"),
+    ]
+    sent = texts(context.prepare(transcript, tool_tokens=0).messages)
+    assert "pre-triage check" in sent[3]
+    assert "GET /health 200" in sent[4]
+    assert sent[5].count("- pod fact") == 5
+    assert "a log line" not in sent[5]
