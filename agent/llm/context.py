@@ -245,10 +245,8 @@ class ContextBuilder:
             read = entry.read[:_SUMMARY_FINDINGS]
             gist = self._redact("; ".join(_one_line(finding.statement) for finding in read))
             said = f", the analyzers read: {gist}" if gist else ""
-            summary = (
-                f"[seen earlier ({len(entry.result_text):,} chars){said}. The same call again "
-                "returns it.]"
-            )
+            # The rules say the same call again returns a summarized result.
+            summary = f"[seen earlier ({len(entry.result_text):,} chars){said}]"
             sent = self._tool_message(entry.source, entry.tool, entry.status, summary)
             entry.summary = (sent, _message_tokens(sent))
         return entry.summary
@@ -334,10 +332,7 @@ class ContextBuilder:
     def _pointer(self, entry: _Entry) -> tuple[BaseMessage, int]:
         assert entry.result_text is not None
         assert isinstance(entry.source, ToolMessage)
-        text = (
-            f"[pre-triage check, {len(entry.result_text):,} chars: see the findings; the same "
-            "call again returns it]"
-        )
+        text = f"[pre-triage check, {len(entry.result_text):,} chars: see the findings]"
         sent = self._tool_message(entry.source, entry.tool, entry.status, text)
         return sent, _message_tokens(sent)
 

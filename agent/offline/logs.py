@@ -35,6 +35,9 @@ class LogRule:
     # Broad phrasings count only on lines that also read as an error.
     needs_error_word: bool = False
     names_hosts: bool = False
+    # `pattern` lowercased and compiled without IGNORECASE: on ASCII text lowercased, the same
+    # matches ~7x faster (Python's IGNORECASE alternations are slow).
+    folded: re.Pattern[str] | None = None
 
 
 def _rule(
@@ -55,6 +58,7 @@ def _rule(
         shows,
         needs_error_word,
         names_hosts,
+        re.compile(pattern.lower()),
     )
 
 
@@ -271,9 +275,13 @@ def log_findings(outcome: ToolOutcome) -> list[Finding]:
     # pattern is anchored or looks behind for a line start, so a match in any entry is a match
     # here (a match across two entries only costs the per-entry pass).
     joined = "\n".join(entries)
+    folded = joined.lower() if joined.isascii() else None
     findings: list[Finding] = []
     for rule in LOG_RULES:
-        if not rule.pattern.search(joined):
+        if folded is not None and rule.folded is not None:
+            if not rule.folded.search(folded):
+                continue
+        elif not rule.pattern.search(joined):
             continue
         matches = [
             index

@@ -3,6 +3,8 @@ each fact with the category it points to, how directly it shows it, and the call
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
 
 import pytest
@@ -701,3 +703,32 @@ def test_log_rules_can_be_searched_over_all_lines_at_once() -> None:
                 assert all("\\n" not in part.split(")")[0] for part in behind), rule.kind
                 continue
             assert anchor not in source.replace("[^", "["), (rule.kind, anchor)
+        # The lowercased copy means the same only while no escape is an uppercase letter.
+        assert not re.search(r"\\[A-Z]", source), rule.kind
+        assert source.isascii(), rule.kind
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ERROR Connection Refused by db.shop.svc:5432",
+        "FATAL: PASSWORD AUTHENTICATION FAILED for user app",
+        "java.lang.OutOfMemoryError: Java heap space",
+        "Error: ENOSPC: No Space Left On Device, write",
+        "panic: runtime error: invalid memory address",
+        "Straße: connection refused",  # not ASCII: the IGNORECASE pattern decides
+    ],
+)
+def test_the_fast_log_search_finds_what_the_case_blind_patterns_find(
+    line: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for rule in LOG_RULES:
+        assert rule.folded is not None
+        if line.isascii():
+            expected = bool(rule.pattern.search(line))
+            assert bool(rule.folded.search(line.lower())) == expected, (rule.kind, line)
+    fast = set(logs(line))
+    assert fast - {"logs_tail"}  # every line here is one some rule reads
+    slow_rules = tuple(dataclasses.replace(rule, folded=None) for rule in LOG_RULES)
+    monkeypatch.setattr("agent.offline.logs.LOG_RULES", slow_rules)
+    assert set(logs(line)) == fast
