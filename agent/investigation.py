@@ -555,13 +555,18 @@ class Investigation:
         )
 
     def _finished_event(self, outcome: ToolOutcome) -> ToolFinished:
+        output = outcome.text
+        if outcome.status is ToolStatus.REFUSED:
+            # A refused repeat carries the earlier result for the reasoner; people watching the
+            # thread have seen it already and get the refusal alone.
+            output = output.split("\n", 1)[0]
         return ToolFinished(
             investigation_id=self.id,
             iteration=outcome.iteration,
             call_id=outcome.call_id,
             tool=outcome.tool,
             status=outcome.status,
-            output=outcome.text,
+            output=output,
             duration_ms=outcome.duration_ms,
             truncated=outcome.truncated,
         )

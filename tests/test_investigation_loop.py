@@ -202,6 +202,9 @@ async def test_identical_repeat_call_is_refused_with_a_message_to_the_reasoner()
     assert "already called" in str(last_tool_message.content)
     # The reasoner may have been shown a cut or summarized copy: the refusal repeats the result.
     assert "pod shop/a: last state OOMKilled (exit 137)" in str(last_tool_message.content)
+    refused = [e for e in events if isinstance(e, ToolFinished)][-1]
+    assert refused.output.startswith("Refused: k8s_get_pod was already called")
+    assert "OOMKilled" not in refused.output  # the events show the refusal, not the result again
 
 
 async def test_an_identical_call_twice_in_one_turn_runs_once() -> None:
