@@ -701,13 +701,25 @@ def certificate_name(labels: dict[str, str]) -> str:
     if labels.get("secret_name"):
         namespace = labels.get("secret_namespace")
         return f"Secret {namespace}/{labels['secret_name']}" if namespace else labels["secret_name"]
-    if labels.get("instance"):
-        return labels["instance"]
-    if labels.get("name"):
+    if _is_cert_manager(labels):
         namespace = labels.get("exported_namespace") or labels.get("namespace")
         return f"{namespace}/{labels['name']}" if namespace else labels["name"]
+    if labels.get("instance"):
+        return labels["instance"]
     shown = {k: v for k, v in labels.items() if k != "__name__"}
     return shown.get("subject_CN") or ", ".join(f"{k}={v}" for k, v in list(shown.items())[:4])
+
+
+def _is_cert_manager(labels: dict[str, str]) -> bool:
+    """A cert-manager series names its Certificate `name` (its `instance` is the exporter)."""
+    return (
+        bool(labels.get("name"))
+        and not labels.get("secret_name")
+        and (
+            bool(labels.get("issuer_name") or labels.get("exported_namespace"))
+            or not labels.get("instance")
+        )
+    )
 
 
 def _certificate_facts(series: Curve, query: str, scene: Scene) -> dict[str, Any]:
@@ -719,7 +731,7 @@ def _certificate_facts(series: Curve, query: str, scene: Scene) -> dict[str, Any
     )
     if home:
         facts["namespace"] = home
-    if labels.get("name") and not labels.get("secret_name") and not labels.get("instance"):
+    if _is_cert_manager(labels):
         facts["cert_manager_certificate"] = labels["name"]
     return facts
 

@@ -1065,7 +1065,13 @@ def _quota(story: Story) -> Draft:
 def _cert(story: Story) -> Draft:
     scene = story.scene
     lead = (
-        story.best("cert_expired", "cert_expiring", "log_cert_expired", "cert_not_ready")
+        story.best(
+            "cert_expired",
+            "cert_expiring",
+            "log_cert_expired",
+            "cert_not_ready",
+            "cert_renewal_failed",
+        )
         or story.lead()
     )
     assert lead is not None
@@ -1082,10 +1088,10 @@ def _cert(story: Story) -> Draft:
     elif lead.kind == "cert_expiring":
         left = human_duration(float(lead.facts.get("seconds_left", 0)))
         summary = f"TLS certificate of {who} expires in {left}"
-    elif lead.kind == "cert_not_ready":
+    elif lead.kind in ("cert_not_ready", "cert_renewal_failed"):
         cause = f"{lead.statement}; it will expire unless the renewal succeeds."
         summary = f"Certificate {who} cannot be renewed"
-    not_ready = story.best("cert_not_ready")
+    not_ready = story.best("cert_not_ready", "cert_renewal_failed")
     if not_ready is not None and not_ready is not lead:
         cause += f" Renewal is failing: {_clause(not_ready.statement)}."
     certificate = lead.about("cert_manager_certificate") or (

@@ -283,6 +283,12 @@ def test_pod_list_flags_problem_pods_and_summarises_healthy_ones() -> None:
             "node_not_ready",
             Category.NODE_NOT_READY,
         ),
+        (
+            "PresentError",
+            "Error presenting challenge: failed to change Route 53 record set: AccessDenied",
+            "cert_renewal_failed",
+            Category.CERT_EXPIRY,
+        ),
     ],
 )
 def test_event_reasons_and_messages_map_to_categories(
@@ -618,7 +624,9 @@ def test_an_hpa_that_wants_more_replicas_than_it_runs_is_a_symptom() -> None:
 
 def test_certificates_are_named_as_their_exporter_names_them() -> None:
     query = "certmanager_certificate_expiration_timestamp_seconds - time()"
-    cert_manager = {
+    cert_manager = {  # its `instance` is cert-manager's own metrics endpoint
+        "instance": "10.42.18.77:9402",
+        "issuer_name": "letsencrypt-prod",
         "namespace": "cert-manager",
         "exported_namespace": "partners",
         "name": "partner-api-tls",

@@ -44,6 +44,7 @@ RUNBOOK_FOR = {
     "kafka-scale-up-pvc-pending": "KubePodNotReady",
     "notification-worker-bad-redis-url": "KubePodCrashLooping",
     "orders-missing-config-key": "KubeDeploymentRolloutStuck",
+    "partner-api-cert-renewal-denied": "CertificateExpiry",
     "pricing-api-rollout-500s": "HighErrorRate",
     "product-catalog-liveness-kills-slow-start": "KubePodCrashLooping",
     "recommendations-rollout-cpu-throttled": "HighLatency",
