@@ -241,6 +241,14 @@ EVENT_RULES: tuple[EventRule, ...] = (
         "{object}: {message}",
     ),
     _rule(
+        "cert_renewal_failed",
+        "PresentError CleanUpError ErrInitIssuer ErrVerifyACMEAccount ErrGetKeyPair",
+        None,
+        _C.CERT_EXPIRY,
+        0.6,
+        "{object}: cert-manager cannot issue or renew the certificate: {message}",
+    ),
+    _rule(
         "command_not_found",
         "Failed FailedCreatePodContainer",
         r"executable file not found|no such file or directory|permission denied|exec format error",

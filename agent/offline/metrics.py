@@ -1,5 +1,6 @@
 """Prometheus results read as findings. A query is recognised by what it measures (latency,
-errors, traffic, CPU throttling, memory, certificates, volumes, node conditions, ...) and its
+errors, traffic, CPU throttling, memory, certificates, volumes, node conditions, autoscalers,
+...) and its
 series are read the way an engineer reads a graph: the level before, the level now, and when it
 changed."""
 
@@ -21,6 +22,8 @@ from agent.tooling import ToolOutcome
 
 class Measure(StrEnum):
     CERT_EXPIRY = "cert_expiry"
+    CERT_READY = "cert_ready"
+    AUTOSCALER = "autoscaler"
     THROTTLING = "throttling"
     LATENCY = "latency"
     ERRORS = "errors"
@@ -44,6 +47,8 @@ _MEASURES: tuple[tuple[re.Pattern[str], Measure], ...] = tuple(
             r"(?:cert|ssl|x509|tls)\w{0,40}(?:expir|not_?after)|expir\w{0,40}(?:cert|ssl|tls)",
             Measure.CERT_EXPIRY,
         ),
+        (r"certmanager_certificate_ready_status", Measure.CERT_READY),
+        (r"kube_horizontalpodautoscaler_", Measure.AUTOSCALER),
         (r"cfs_throttled", Measure.THROTTLING),
         (
             r"histogram_quantile|_duration_seconds(?:_bucket)?\b(?!_count)|latency|_p(?:50|90"
@@ -653,8 +658,8 @@ def _cert_expiry(
     if soonest is None:
         return []
     left, series = soonest
-    who = series.labels.get("instance") or series.labels.get("name") or series.label_text()
-    facts = {**_curve_facts(series, query, scene), "seconds_left": left, "certificate": who}
+    who = certificate_name(series.labels)
+    facts = {**_certificate_facts(series, query, scene), "seconds_left": left}
     if left <= 0:
         return [
             found(
@@ -687,6 +692,163 @@ def _cert_expiry(
             **facts,
         )
     ]
+
+
+def certificate_name(labels: dict[str, str]) -> str:
+    """The certificate a series is about, in its exporter's own terms: the URL a blackbox probe
+    checks, the Secret x509-certificate-exporter reads, or cert-manager's Certificate (whose
+    namespace is `exported_namespace` when Prometheus scraped cert-manager in its own)."""
+    if labels.get("secret_name"):
+        namespace = labels.get("secret_namespace")
+        return f"Secret {namespace}/{labels['secret_name']}" if namespace else labels["secret_name"]
+    if _is_cert_manager(labels):
+        namespace = labels.get("exported_namespace") or labels.get("namespace")
+        return f"{namespace}/{labels['name']}" if namespace else labels["name"]
+    if labels.get("instance"):
+        return labels["instance"]
+    shown = {k: v for k, v in labels.items() if k != "__name__"}
+    return shown.get("subject_CN") or ", ".join(f"{k}={v}" for k, v in list(shown.items())[:4])
+
+
+def _is_cert_manager(labels: dict[str, str]) -> bool:
+    """A cert-manager series names its Certificate `name` (its `instance` is the exporter)."""
+    return (
+        bool(labels.get("name"))
+        and not labels.get("secret_name")
+        and (
+            bool(labels.get("issuer_name") or labels.get("exported_namespace"))
+            or not labels.get("instance")
+        )
+    )
+
+
+def _certificate_facts(series: Curve, query: str, scene: Scene) -> dict[str, Any]:
+    """A certificate's facts: its name, and the namespace it lives in (not the exporter's)."""
+    labels = series.labels
+    facts = {**_curve_facts(series, query, scene), "certificate": certificate_name(labels)}
+    home = labels.get("secret_namespace") or (
+        labels.get("name") and labels.get("exported_namespace")
+    )
+    if home:
+        facts["namespace"] = home
+    if _is_cert_manager(labels):
+        facts["cert_manager_certificate"] = labels["name"]
+    return facts
+
+
+def _cert_ready(
+    outcome: ToolOutcome, query: str, curves: list[Curve], scene: Scene
+) -> list[Finding]:
+    """`certmanager_certificate_ready_status{condition=...}`: 1 for the Certificate's current
+    Ready condition. Not Ready means cert-manager cannot issue or renew it."""
+    findings: list[Finding] = []
+    for series in curves[:5]:
+        condition = series.labels.get("condition", "True")
+        ready = series.recent >= 0.5 if condition == "True" else series.recent < 0.5
+        who = certificate_name(series.labels)
+        facts = _certificate_facts(series, query, scene)
+        if ready:
+            findings.append(
+                found(outcome, "cert_ready", f"Certificate {who} is Ready", None, 0.0, **facts)
+            )
+            continue
+        findings.append(
+            found(
+                outcome,
+                "cert_not_ready",
+                f"cert-manager cannot issue or renew Certificate {who}: not Ready"
+                + _since(series, scene),
+                Category.CERT_EXPIRY,
+                0.6,
+                **facts,
+            )
+        )
+    return findings
+
+
+_HPA_SERIES = {
+    "kube_horizontalpodautoscaler_status_current_replicas": "current",
+    "kube_horizontalpodautoscaler_status_desired_replicas": "desired",
+    "kube_horizontalpodautoscaler_spec_max_replicas": "max",
+    "kube_horizontalpodautoscaler_spec_min_replicas": "min",
+}
+
+
+def _autoscaler(
+    outcome: ToolOutcome, query: str, curves: list[Curve], scene: Scene
+) -> list[Finding]:
+    """kube-state-metrics' HPA series read together: the replicas it runs against its maximum
+    (capacity, not a fault by itself) and the replicas it wants but does not get (a symptom)."""
+    by_hpa: dict[tuple[str, str], dict[str, Curve]] = {}
+    for series in curves:
+        role = _HPA_SERIES.get(series.labels.get("__name__", ""))
+        name = series.labels.get("horizontalpodautoscaler", "")
+        if role and name:
+            key = (series.labels.get("namespace", ""), name)
+            by_hpa.setdefault(key, {})[role] = series
+    if not by_hpa:
+        return _other(outcome, query, curves, scene)
+    findings: list[Finding] = []
+    for (namespace, name), roles in list(by_hpa.items())[:5]:
+        who = f"{namespace}/{name}" if namespace else name
+        current, desired, ceiling = roles.get("current"), roles.get("desired"), roles.get("max")
+        if current is None:
+            continue
+        now = round(current.recent)
+        facts = {
+            **_curve_facts(current, query, scene),
+            "horizontalpodautoscaler": name,
+            "replicas": now,
+            "max_replicas": round(ceiling.recent) if ceiling else None,
+        }
+        if ceiling is not None and now >= ceiling.recent:
+            since = _at_least_since(current, ceiling.recent)
+            how_long = f" for {scene.ago(since)}" if since is not None else ""
+            was = f" (was {round(current.baseline)})" if current.baseline < now else ""
+            findings.append(
+                found(
+                    outcome,
+                    "hpa_at_max",
+                    f"HPA {who} has run at its maximum of {now} replicas{how_long}{was}",
+                    None,
+                    0.0,
+                    **facts,
+                )
+            )
+        elif ceiling is not None:
+            findings.append(
+                found(
+                    outcome,
+                    "hpa_headroom",
+                    f"HPA {who} runs {now} of at most {round(ceiling.recent)} replicas",
+                    None,
+                    0.0,
+                    **facts,
+                )
+            )
+        if desired is not None and desired.recent > current.recent:
+            findings.append(
+                found(
+                    outcome,
+                    "hpa_short",
+                    f"HPA {who} wants {round(desired.recent)} replicas but runs {now}",
+                    None,
+                    0.0,
+                    symptom=True,
+                    **facts,
+                )
+            )
+    return findings or _other(outcome, query, curves, scene)
+
+
+def _at_least_since(series: Curve, level: float) -> datetime | None:
+    """Since when the series has stayed at or above `level` (None if it is not there now)."""
+    since: datetime | None = None
+    for moment, value in reversed(series.points):
+        if value < level:
+            break
+        since = moment
+    return since
 
 
 def _volume(outcome: ToolOutcome, query: str, curves: list[Curve], scene: Scene) -> list[Finding]:
@@ -821,6 +983,8 @@ _READERS = {
     Measure.EXPORTER_UP: _exporter_up,
     Measure.TARGETS_UP: _targets_up,
     Measure.CERT_EXPIRY: _cert_expiry,
+    Measure.CERT_READY: _cert_ready,
+    Measure.AUTOSCALER: _autoscaler,
     Measure.VOLUME: _volume,
     Measure.NODE_CONDITION: _node_condition,
 }

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.offline.findings import Finding
-from agent.offline.scene import Scene, dependency_noun, human_bytes, quantity
+from agent.offline.scene import Scene, dependency_noun, human_bytes, human_duration, quantity
 from agent.offline.verdict import Verdict
 from agent.report import Category, Confidence, Diagnosis, Evidence
 
@@ -25,7 +25,9 @@ RULED_OUT_KINDS = frozenset(
 )  # fmt: skip
 _ERROR_KINDS = ("api_unreachable", "tool_error", "not_found")
 # Context worth stating when no cause is established: it is what a person would look at next.
-_UNKNOWN_CONTEXT = ("traffic_increase", "traffic_drop", "recent_rollout", "other_alerts")
+_UNKNOWN_CONTEXT = (
+    "traffic_increase", "hpa_at_max", "traffic_drop", "recent_rollout", "other_alerts"
+)  # fmt: skip
 
 
 @dataclass
@@ -1062,34 +1064,75 @@ def _quota(story: Story) -> Draft:
 
 def _cert(story: Story) -> Draft:
     scene = story.scene
-    lead = story.best("cert_expired", "cert_expiring", "log_cert_expired") or story.lead()
+    lead = (
+        story.best(
+            "cert_expired",
+            "cert_expiring",
+            "log_cert_expired",
+            "cert_not_ready",
+            "cert_renewal_failed",
+        )
+        or story.lead()
+    )
     assert lead is not None
     who = lead.about("certificate") or lead.about("host") or "the service"
     namespace = _ns(lead, scene)
     cause = f"A TLS certificate ({who}) has expired or is about to: {lead.statement}."
+    summary = f"TLS certificate of {who} expired"
     if lead.kind == "log_cert_expired":
         cause = (
             f"TLS connections from {lead.about('pod') or 'the service'} fail because the "
             f"certificate of {who} has expired: "
             f'"{_one_line(str(lead.facts.get("line", "")), 160)}".'
         )
+    elif lead.kind == "cert_expiring":
+        left = human_duration(float(lead.facts.get("seconds_left", 0)))
+        summary = f"TLS certificate of {who} expires in {left}"
+    elif lead.kind in ("cert_not_ready", "cert_renewal_failed"):
+        cause = f"{lead.statement}; it will expire unless the renewal succeeds."
+        summary = f"Certificate {who} cannot be renewed"
+    not_ready = story.best("cert_not_ready", "cert_renewal_failed")
+    if not_ready is not None and not_ready is not lead:
+        cause += f" Renewal is failing: {_clause(not_ready.statement)}."
+    certificate = lead.about("cert_manager_certificate") or (
+        not_ready.about("cert_manager_certificate") if not_ready else None
+    )
+    remediation = [
+        f"kubectl -n {namespace} get certificates,secrets | grep -i tls  # cert-manager "
+        "Certificates and TLS secrets",
+        f"cmctl renew -n {namespace} <certificate>  # cert-manager; or replace the secret: "
+        f"kubectl -n {namespace} create secret tls <name> --cert=cert.pem --key=key.pem "
+        "--dry-run=client -o yaml | kubectl apply -f -",
+    ]
+    if certificate:
+        remediation = [
+            f"kubectl -n {namespace} describe certificate {certificate}  # the Ready condition "
+            "and the failing CertificateRequest, Order or Challenge",
+            f"Fix what the issuer reports, then: cmctl renew -n {namespace} {certificate}",
+        ]
+    host = _tls_host(who)
+    if host:
+        remediation.append(
+            f"openssl s_client -connect {host} -servername {host.rsplit(':', 1)[0]} </dev/null "
+            "| openssl x509 -noout -dates  # verify what the endpoint serves"
+        )
     return Draft(
-        summary=f"TLS certificate of {who} expired",
+        summary=summary,
         root_cause=cause,
-        remediation=[
-            f"kubectl -n {namespace} get certificates,secrets | grep -i tls  # cert-manager "
-            "Certificates and TLS secrets",
-            f"cmctl renew -n {namespace} <certificate>  # cert-manager; or replace the secret: "
-            f"kubectl -n {namespace} create secret tls <name> --cert=cert.pem --key=key.pem "
-            "--dry-run=client -o yaml | kubectl apply -f -",
-            f"openssl s_client -connect {who}:443 -servername {who} </dev/null | openssl x509 "
-            "-noout -dates  # verify the new expiry",
-        ],
+        remediation=remediation,
         next_checks=[
             "Check why automatic renewal did not happen (cert-manager logs, ACME challenges)."
         ],
-        cited=[lead],
+        cited=[lead] + ([not_ready] if not_ready is not None and not_ready is not lead else []),
     )
+
+
+def _tls_host(who: str) -> str | None:
+    """`host:port` to point openssl at, from a probed URL or a host name (None otherwise)."""
+    match = re.fullmatch(r"(?:https?://)?([A-Za-z0-9.-]+)(?::(\d+))?(?:/\S*)?", who)
+    if match is None or "." not in match.group(1) or who.startswith("Secret "):
+        return None
+    return f"{match.group(1)}:{match.group(2) or 443}"
 
 
 def _throttling(story: Story) -> Draft:
@@ -1244,13 +1287,24 @@ def _no_issue(story: Story) -> Draft:
         weak = [c.value for c, s in story.verdict.considered if s >= 0.3][:2]
         if weak:
             cause += f" Weak signs of {', '.join(weak)} did not amount to a cause."
+    remediation = [
+        "No action needed now.",
+        "If the alert fires for healthy states, tune its threshold or duration.",
+    ]
+    at_max = None if scene.resolved else story.context("hpa_at_max")
+    if at_max is not None:
+        # An autoscaler at its ceiling while the service copes is capacity planning.
+        cause += f" {_clause(at_max.statement)}: a capacity limit to plan for, not a fault."
+        shown = [at_max, *shown]
+        hpa = at_max.about("horizontalpodautoscaler")
+        remediation[1] = (
+            f"Before the next peak, raise the ceiling: kubectl -n {_ns(at_max, scene)} patch hpa "
+            f'{hpa} -p \'{{"spec":{{"maxReplicas":<more>}}}}\' (check the nodes have room)'
+        )
     return Draft(
         summary=f"{scene.alert.name}: no current problem",
         root_cause=cause,
-        remediation=[
-            "No action needed now.",
-            "If the alert fires for healthy states, tune its threshold or duration.",
-        ],
+        remediation=remediation,
         next_checks=[
             "Watch for the alert firing again; if it flaps, look at its expression and `for:` "
             "duration."

@@ -25,7 +25,8 @@ DEFAULT_RUNBOOK = "default"
 BODY_WORDS_WARNING = 450
 
 # Label names alerts are known to carry (kube-prometheus-stack, node-exporter, common HTTP
-# metrics). A placeholder outside these and the runbook's own match labels gets a warning.
+# metrics, cert-manager's `name` of a Certificate, x509-certificate-exporter's `secret_*`). A
+# placeholder outside these and the runbook's own match labels gets a warning.
 KNOWN_LABELS = frozenset(
     {
         *HINT_NAMES,
@@ -69,6 +70,10 @@ KNOWN_LABELS = frozenset(
         "ingress",
         "verb",
         "component",
+        "eviction_signal",
+        "name",
+        "secret_name",
+        "secret_namespace",
     }
 )
 

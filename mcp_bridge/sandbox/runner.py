@@ -195,10 +195,11 @@ def alerts_series(alert: Mapping[str, Any], now: float) -> list[Series]:
 
 def metric_series(metrics: Sequence[MetricSeries], now: float) -> list[Series]:
     """Scenario metrics at absolute times; with `scrape_interval`, straight lines between the
-    written points sampled as a scrape would."""
+    written points sampled as a scrape would; with `values_are_times`, values made absolute too."""
     series = []
     for metric in metrics:
-        points = [(now + t, v) for t, v in metric.values]
+        shift = now if metric.values_are_times else 0.0
+        points = [(now + t, v + shift) for t, v in metric.values]
         if metric.scrape_interval is not None:
             points = _interpolate(points, metric.scrape_interval)
         series.append(Series(labels=dict(metric.labels), points=tuple(points)))

@@ -74,13 +74,16 @@ class AlertObject(TypedDict):
 class MetricSeries(BaseModel):
     """One Prometheus series: its labels (with `__name__`) and `[seconds_from_present, value]`
     points. With `scrape_interval` the sandbox draws straight lines between the written points,
-    sampled every `scrape_interval` seconds as a scrape would; without it, only those points."""
+    sampled every `scrape_interval` seconds as a scrape would; without it, only those points.
+    With `values_are_times` each value is a moment too, in seconds from the present, served as
+    Unix time (`certmanager_certificate_expiration_timestamp_seconds`, `*_start_time_seconds`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     labels: dict[str, str]
     values: list[tuple[float, float]]
     scrape_interval: float | None = Field(default=None, ge=1)
+    values_are_times: bool = False
 
     @_model_validator(mode="after")
     def _interpolation_stays_small(self) -> MetricSeries:

@@ -283,6 +283,12 @@ def test_pod_list_flags_problem_pods_and_summarises_healthy_ones() -> None:
             "node_not_ready",
             Category.NODE_NOT_READY,
         ),
+        (
+            "PresentError",
+            "Error presenting challenge: failed to change Route 53 record set: AccessDenied",
+            "cert_renewal_failed",
+            Category.CERT_EXPIRY,
+        ),
     ],
 )
 def test_event_reasons_and_messages_map_to_categories(
@@ -565,6 +571,116 @@ def test_memory_reaching_the_limit_is_read_against_the_pods_limit() -> None:
     at_limit = kinds(analysis.findings)["memory_at_limit"]
     assert at_limit.category is Category.OOM_KILLED
     assert at_limit.facts["drops"] == 2
+
+
+HPA = {"namespace": "catalog", "horizontalpodautoscaler": "search", "job": "kube-state-metrics"}
+HPA_QUERY = (
+    '{__name__=~"kube_horizontalpodautoscaler_(status_current_replicas|status_desired_replicas'
+    '|spec_max_replicas)", namespace="catalog", horizontalpodautoscaler="search"}'
+)
+
+
+def hpa_series(metric: str, values: list[float]) -> dict[str, object]:
+    return series({"__name__": f"kube_horizontalpodautoscaler_{metric}", **HPA}, values)
+
+
+def test_an_hpa_at_its_maximum_is_capacity_context_with_how_long() -> None:
+    found = read(
+        "prometheus_query_range",
+        range_result(
+            HPA_QUERY,
+            hpa_series("status_current_replicas", [2, 2, 2, 2, 2, 2, 3, 4, 4, 4, 4]),
+            hpa_series("status_desired_replicas", [2, 2, 2, 2, 2, 2, 3, 4, 4, 4, 4]),
+            hpa_series("spec_max_replicas", [4] * 11),
+        ),
+        query=HPA_QUERY,
+    )
+    at_max = found["hpa_at_max"]
+    assert at_max.category is None
+    assert not at_max.symptom
+    assert at_max.facts["replicas"] == 4
+    assert at_max.facts["max_replicas"] == 4
+    assert "catalog/search" in at_max.statement
+    assert "for 54m" in at_max.statement
+    assert "(was 2)" in at_max.statement
+    assert "hpa_short" not in found
+
+
+def test_an_hpa_that_wants_more_replicas_than_it_runs_is_a_symptom() -> None:
+    found = read(
+        "prometheus_query_range",
+        range_result(
+            HPA_QUERY,
+            hpa_series("status_current_replicas", [3] * 6),
+            hpa_series("status_desired_replicas", [3, 3, 3, 6, 6, 6]),
+            hpa_series("spec_max_replicas", [10] * 6),
+        ),
+        query=HPA_QUERY,
+    )
+    assert found["hpa_headroom"].statement == "HPA catalog/search runs 3 of at most 10 replicas"
+    assert found["hpa_short"].symptom
+    assert "wants 6 replicas but runs 3" in found["hpa_short"].statement
+
+
+def test_certificates_are_named_as_their_exporter_names_them() -> None:
+    query = "certmanager_certificate_expiration_timestamp_seconds - time()"
+    cert_manager = {  # its `instance` is cert-manager's own metrics endpoint
+        "instance": "10.42.18.77:9402",
+        "issuer_name": "letsencrypt-prod",
+        "namespace": "cert-manager",
+        "exported_namespace": "partners",
+        "name": "partner-api-tls",
+    }
+    found = read(
+        "prometheus_query",
+        {
+            "query": query,
+            "time": ago(0),
+            "result_type": "vector",
+            "samples": [{"labels": cert_manager, "value": 5 * 86400}],
+        },
+        query=query,
+    )
+    expiring = found["cert_expiring"]
+    assert expiring.category is Category.CERT_EXPIRY
+    assert expiring.facts["certificate"] == "partners/partner-api-tls"
+    assert expiring.facts["namespace"] == "partners"
+    assert expiring.facts["cert_manager_certificate"] == "partner-api-tls"
+    query = "x509_cert_not_after - time()"
+    secret = {"secret_namespace": "finance", "secret_name": "tax-engine-tls", "namespace": "mon"}
+    found = read(
+        "prometheus_query",
+        {
+            "query": query,
+            "time": ago(0),
+            "result_type": "vector",
+            "samples": [{"labels": secret, "value": -600}],
+        },
+        query=query,
+    )
+    assert found["cert_expired"].facts["certificate"] == "Secret finance/tax-engine-tls"
+    assert found["cert_expired"].facts["namespace"] == "finance"
+
+
+def test_a_cert_manager_certificate_that_is_not_ready_cannot_be_renewed() -> None:
+    query = 'certmanager_certificate_ready_status{name="api-tls", condition="True"}'
+    labels = {"exported_namespace": "web", "name": "api-tls", "condition": "True"}
+    found = read(
+        "prometheus_query_range",
+        range_result(query, series(labels, [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0])),
+        query=query,
+    )
+    not_ready = found["cert_not_ready"]
+    assert not_ready.category is Category.CERT_EXPIRY
+    assert 0.5 <= not_ready.strength < 0.85, "a renewal failure, not yet an expired certificate"
+    assert "web/api-tls" in not_ready.statement
+    assert "since" in not_ready.statement
+    ready = read(
+        "prometheus_query_range",
+        range_result(query, series(labels, [1] * 6)),
+        query=query,
+    )
+    assert ready["cert_ready"].category is None
 
 
 # --- nodes, volumes, quotas, services, errors ------------------------------------------------

@@ -97,7 +97,7 @@ def test_list_points_at_lint_when_files_could_not_be_loaded(
 def test_lint_of_the_built_ins_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "runbooks", "lint")
     assert code == 0
-    assert out == "14 runbooks loaded; 0 errors, 0 warnings\n"
+    assert out == "17 runbooks loaded; 0 errors, 0 warnings\n"
 
 
 def test_lint_reports_every_broken_file_and_still_checks_the_rest(
@@ -196,4 +196,4 @@ def test_the_installed_command_lints_the_built_ins(tmp_path: Path) -> None:
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO)},
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["runbooks"] == 14
+    assert json.loads(done.stdout)["runbooks"] == 17

@@ -102,6 +102,16 @@ def test_scrape_interval_draws_straight_lines_between_points() -> None:
     )
 
 
+def test_values_that_are_times_are_served_as_unix_time() -> None:
+    expiry = MetricSeries(
+        labels={"__name__": "certmanager_certificate_expiration_timestamp_seconds"},
+        values=[(-120, 86400), (0, 86400)],
+        values_are_times=True,
+    )
+    [series] = metric_series([expiry], now=1000.0)
+    assert series.points == ((880.0, 87400.0), (1000.0, 87400.0))
+
+
 async def test_both_apis_on_loopback_with_the_alert_as_alertmanager_sends_it() -> None:
     before = time.time()
     async with run_sandbox(load_scenario("checkout-oom")) as sandbox:

@@ -95,8 +95,8 @@ def test_unknown_metric_key_is_an_error(tmp_path: Path) -> None:
         tmp_path, GOOD.replace("    values: [[-60", "    unit: s\n    values: [[-60")
     )
     assert (
-        "metrics[0].unit: unknown key 'unit'; expected one of: labels, values, scrape_interval"
-        in message
+        "metrics[0].unit: unknown key 'unit'; expected one of: labels, values, scrape_interval, "
+        "values_are_times" in message
     )
 
 
