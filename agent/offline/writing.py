@@ -212,10 +212,14 @@ def _oom(story: Story) -> Draft:
         "Then watch the working set against the new limit: "
         f'container_memory_working_set_bytes{{namespace="{namespace}", container="{container}"}}',
     ]
+    # The summary names what is known (the command templates above may keep `<container>`).
+    pod = killed.about("pod")
+    who = killed.about("container") or (f"pod {namespace}/{pod}" if pod else workload)
+    node = killed.about("node")
     summary = (
-        f"{container} OOMKilled at its {limit} memory limit"
+        f"{who} OOMKilled at its {limit} memory limit"
         if limit
-        else f"{container} killed for lack of memory"
+        else f"{who} killed for lack of memory" + (f" on node {node}" if node else "")
     )
     return Draft(
         summary=summary,
@@ -1458,13 +1462,23 @@ def _clause(text: str) -> str:
 
 
 def _one_line(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+    return _shortened(" ".join(text.split()), limit)
 
 
 def _sentences(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= 900 else flat[:897] + "..."
+    return _shortened(" ".join(text.split()), 900)
+
+
+def _shortened(flat: str, limit: int) -> str:
+    """At most `limit` characters, cut after a whole word with an ellipsis (which a caller's
+    `rstrip(" .")` keeps, so the cut stays visible)."""
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.") + "…"
 
 
 def _unique(lines: list[str]) -> list[str]:

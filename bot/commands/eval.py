@@ -34,6 +34,7 @@ class Score:
     keywords: list[str]
     got: str | None = None
     confidence: str | None = None
+    summary: str | None = None
     root_cause: str | None = None
     missing_keywords: list[str] = field(default_factory=list)
     error: str | None = None
@@ -150,6 +151,7 @@ def _grade(score: Score, report: RootCauseReport | None, error: str | None) -> N
         return
     score.got = report.category.value
     score.confidence = report.confidence.value
+    score.summary = report.summary
     score.root_cause = report.root_cause
     text = report.root_cause.lower()
     score.missing_keywords = [k for k in score.keywords if k.lower() not in text]

@@ -162,3 +162,14 @@ def test_events_of_another_namespace_count_less_than_the_targets_own() -> None:
     )
     (noise,) = [f for f in analysis.findings if f.category is Category.NODE_NOT_READY]
     assert noise.strength < 0.5
+
+
+def test_a_long_statement_embedded_in_a_report_is_cut_after_a_whole_word_visibly() -> None:
+    from agent.offline.writing import _clause
+
+    statement = "AccessDenied: User arn:aws:sts::1:assumed-role/x is not authorized to perform " * 6
+    clause = _clause(statement)
+    assert len(clause) <= 300
+    assert clause.endswith("…")
+    assert clause[:-1].split()[-1] in statement.split()  # no word cut in half
+    assert _clause("short statement.") == "short statement"

@@ -5,6 +5,7 @@ its expected category and root-cause keywords."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,6 @@ def test_scenario_is_diagnosed_as_its_answer_key_says(
     assert row["error"] is None
     assert row["got"] == row["expected"], row["root_cause"]
     assert row["missing_keywords"] == [], row["root_cause"]
+    # What a person reads names real things: no template placeholder such as `<container>`.
+    for text in (row["summary"], row["root_cause"]):
+        assert not re.search(r"<[a-z_]+>", text), text
