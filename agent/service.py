@@ -2,6 +2,10 @@
 time in arrival order with the store as the queue, fans their events out to whoever watches,
 answers follow-up questions, resumes what a crash left behind, and drains on shutdown.
 
+Several services (replicas) may share one database: each run is leased to the service that
+claimed it, which renews its leases while it runs. What a dead replica was running is put back
+in the queue once its lease expires, by whichever replica sweeps first.
+
 Slack, HTTP and the CLI all go through it; it knows none of them.
 """
 
@@ -21,8 +25,10 @@ from agent.alert import Alert
 from agent.events import Answered, Event, Failed, Finished, Note, Queued
 from agent.investigator import Investigator
 from agent.store import (
+    DEFAULT_LEASE_S,
     Admission,
     FollowUp,
+    InvalidTransition,
     InvestigationRecord,
     InvestigationStatus,
     Origin,
@@ -106,6 +112,18 @@ class ServiceSettings:
     dedup_window_s: float = 900.0
     # How long a follow-up waits for a running investigation to finish before answering.
     followup_wait_s: float = 600.0
+    # A run is leased to this service for lease_s and renewed every lease_renew_s; a replica
+    # that stops renewing (it died) loses its runs to the others lease_s after its last renewal.
+    # The same timer puts expired runs of other replicas back in the queue.
+    lease_s: float = DEFAULT_LEASE_S
+    lease_renew_s: float = 15.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.lease_renew_s < self.lease_s:
+            raise ValueError(
+                f"lease_renew_s ({self.lease_renew_s}) must be above zero and below lease_s "
+                f"({self.lease_s}), well below it: a renewal that comes late loses the lease"
+            )
 
 
 class InvestigationService:
@@ -125,13 +143,16 @@ class InvestigationService:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._followup_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._background: set[asyncio.Task[None]] = set()
+        self._leases: asyncio.Task[None] | None = None
+        self._lost: set[str] = set()
         self._accepting = False
 
     # --- life cycle ----------------------------------------------------------------------
 
     async def start(self, *, workers: bool = True) -> list[InvestigationRecord]:
-        """Requeue what a crash left queued or running, answer pending follow-ups, and start
-        the workers. Returns the requeued investigations.
+        """Requeue what dead runners left running (their lease expired), answer pending
+        follow-ups, and start the workers and the lease keeper. Returns the queued
+        investigations (those with `attempts` > 0 had started before).
 
         `workers=False` only takes alerts in (they wait in the queue): an intake-only process,
         or a benchmark of intake alone."""
@@ -146,6 +167,7 @@ class InvestigationService:
             asyncio.create_task(self._work(), name=f"investigation-worker-{n}")
             for n in range(self.settings.concurrency)
         ]
+        self._leases = asyncio.create_task(self._keep_leases(), name="investigation-leases")
         for followup in await self.store.unanswered_followups():
             self._spawn(self._answer_pending(followup))
         self._wake.set()
@@ -153,7 +175,8 @@ class InvestigationService:
 
     async def drain(self, grace_s: float = 30.0) -> list[str]:
         """Stop taking work; give running investigations `grace_s` to finish, then stop them
-        and put them back in the queue for the next start. Returns the ids requeued."""
+        and put them back in the queue at once (for another replica, or the next start), and
+        stop renewing leases. Returns the ids requeued."""
         self._accepting = False
         for worker in self._workers:
             worker.cancel()
@@ -162,13 +185,28 @@ class InvestigationService:
             _, pending = await asyncio.wait(running, timeout=grace_s)
         else:
             pending = set()
-        requeued = [inv_id for inv_id, task in self._running.items() if task in pending]
+        unfinished = [
+            inv_id
+            for inv_id, task in self._running.items()
+            if task in pending and inv_id not in self._lost
+        ]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, *self._workers, return_exceptions=True)
-        for inv_id in requeued:
-            with contextlib.suppress(Exception):
+        requeued = []
+        for inv_id in unfinished:
+            try:
                 await self.store.mark_queued(inv_id)
+            except Exception as exc:  # noqa: BLE001 - its lease then expires; another runner or
+                # the next start requeues it (LeaseLost: another runner has it already)
+                log.warning("could not put %s back in the queue: %s", inv_id, exc)
+            else:
+                requeued.append(inv_id)
+        # Renewed until now: what was given back is queued, what ran to the end is stored.
+        if self._leases is not None:
+            self._leases.cancel()
+            await asyncio.gather(self._leases, return_exceptions=True)
+            self._leases = None
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -327,9 +365,46 @@ class InvestigationService:
 
     # --- running -------------------------------------------------------------------------
 
+    async def _keep_leases(self) -> None:
+        """Every `lease_renew_s`: renew the leases of what this service runs (stopping any run
+        whose lease was lost), and put runs whose lease expired (a dead replica's) back in the
+        queue. A failing database is logged and tried again next time."""
+        while True:
+            await asyncio.sleep(self.settings.lease_renew_s)
+            try:
+                await self._renew_leases()
+                requeued = await self.store.requeue_expired()
+            except Exception:
+                log.warning("could not renew leases or requeue expired runs", exc_info=True)
+                continue
+            for record in requeued:
+                log.info(
+                    "requeued %s: its runner %s stopped renewing its lease (attempts so far: %d)",
+                    record.id,
+                    record.runner,
+                    record.attempts,
+                )
+            if requeued:
+                self._wake.set()
+
+    async def _renew_leases(self) -> None:
+        running = [inv_id for inv_id in self._running if inv_id not in self._lost]
+        if not running:
+            return
+        lost = await self.store.renew_leases(running, lease_s=self.settings.lease_s)
+        for inv_id in lost:
+            task = self._running.get(inv_id)
+            if task is None or task.done():
+                continue
+            # This service stopped renewing for longer than a lease (a stalled loop, a
+            # database outage) and another runner may run it now: this run stops, unstored.
+            log.warning("lost the lease on %s; stopping this run of it", inv_id)
+            self._lost.add(inv_id)
+            task.cancel()
+
     async def _work(self) -> None:
         while True:
-            record = await self.store.claim_next()
+            record = await self.store.claim_next(lease_s=self.settings.lease_s)
             if record is None:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -339,12 +414,14 @@ class InvestigationService:
             task = asyncio.create_task(self._run(record), name=f"investigation-{record.id}")
             self._running[record.id] = task
             task.add_done_callback(partial(self._forget, record.id))
-            # Shielded: cancelling a worker (drain) must not cancel its investigation; drain
-            # decides separately how long investigations get to finish.
-            await asyncio.shield(task)
+            # Waited for, not awaited: cancelling a worker (drain) must not cancel its
+            # investigation (drain decides separately how long investigations get to finish),
+            # and an investigation stopped because its lease was lost must not stop the worker.
+            await asyncio.wait({task})
 
     def _forget(self, investigation_id: str, _: asyncio.Task[None]) -> None:
         self._running.pop(investigation_id, None)
+        self._lost.discard(investigation_id)
 
     async def _run(self, record: InvestigationRecord) -> None:
         token = current_investigation.set(record.id)
@@ -380,6 +457,10 @@ class InvestigationService:
                 await self._publish(event, attempt=record.attempts)
         except asyncio.CancelledError:
             raise
+        except InvalidTransition as exc:
+            # LeaseLost, or worse: its lease expired, and another runner has it now or even
+            # ended it. That run reports, not this one.
+            log.warning("%s is no longer this run's to end: %s", record.id, exc)
         except Exception as exc:
             log.exception("investigation %s crashed", record.id)
             error = f"internal error: {type(exc).__name__}: {exc}"

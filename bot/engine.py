@@ -97,7 +97,10 @@ async def open_engine(
             store=store,
             investigator=investigator,
             settings=ServiceSettings(
-                concurrency=settings.concurrency, dedup_window_s=settings.dedup_window_s
+                concurrency=settings.concurrency,
+                dedup_window_s=settings.dedup_window_s,
+                lease_s=settings.lease_s,
+                lease_renew_s=settings.lease_renew_s,
             ),
         )
         if start:

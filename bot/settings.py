@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -50,6 +57,30 @@ class Settings(BaseSettings):
     drain_grace_s: float = Field(
         default=30.0, ge=0, description="on shutdown, how long running investigations get"
     )
+    lease_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="a running investigation's lease: when its replica stops renewing it (it "
+        "died), another replica runs it again this long after the last renewal",
+    )
+    lease_renew_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="how often leases are renewed and expired ones requeued; well below lease_s",
+    )
+
+    @field_validator("lease_renew_s")
+    @classmethod
+    def _renewed_within_the_lease(cls, value: float, info: ValidationInfo) -> float:
+        lease_s = info.data.get("lease_s")
+        if lease_s is not None and value >= lease_s:
+            raise ValueError(
+                f"must be below lease_s ({lease_s:g}), well below it (a quarter is the default): "
+                "a renewal that comes late loses the lease"
+            )
+        return value
+
     # --- HTTP endpoint and logs (owned by http; bot/http/, bot/logging.py) ---
     http_host: str = Field(default="127.0.0.1", min_length=1, description="address to listen on")
     http_port: int = Field(default=8080, ge=0, le=65535, description="port (0: any free port)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from agent.investigator import Investigator
 from agent.reasoner import ChatModelReasoner, Reasoner
 from agent.runbooks import RunbookLibrary
 from agent.service import InvestigationService, ServiceSettings, ServiceStopping
-from agent.store import InvestigationStatus, Origin, OriginKind, Store
+from agent.store import DEFAULT_LEASE_S, InvestigationStatus, Origin, OriginKind, Store
 from tests.fakes.scripted_model import ScriptedChatModel, call, say
 
 REPORT = {
@@ -151,19 +152,26 @@ async def test_concurrency_limit_queues_the_rest_and_says_so(store: Store) -> No
     await service.drain()
 
 
-async def test_investigation_left_running_by_a_crash_runs_again_once(store: Store) -> None:
-    admission = await store.admit(alert(), window_s=600, origin=CLI)
-    await store.claim_next()  # a previous process started it, then died
-    harness = Harness(store, standard_script, 0)
-    service = harness.service()
-    requeued = await service.start()
-    assert [r.id for r in requeued] == [admission.record.id]
-    await wait_finished(service, admission.record.id)
-    events = [s.event for s in await store.events(admission.record.id)]
-    assert any(isinstance(e, Note) and "restarted" in e.text for e in events)
-    assert sum(isinstance(e, Finished) for e in events) == 1
-    assert harness.started == [admission.record.id]
-    await service.drain()
+async def test_investigation_left_running_by_a_crash_runs_again_once(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'sre.db'}"
+    async with await Store.open(url) as previous:  # a previous process started it, then died
+        admission = await previous.admit(alert(), window_s=600, origin=CLI)
+        await previous.claim_next()
+
+    def later() -> datetime:  # the next start comes after its lease expired
+        return datetime.now(UTC) + timedelta(seconds=DEFAULT_LEASE_S + 1)
+
+    async with await Store.open(url, clock=later) as store:
+        harness = Harness(store, standard_script, 0)
+        service = harness.service()
+        requeued = await service.start()
+        assert [r.id for r in requeued] == [admission.record.id]
+        await wait_finished(service, admission.record.id)
+        events = [s.event for s in await store.events(admission.record.id)]
+        assert any(isinstance(e, Note) and "restarted" in e.text for e in events)
+        assert sum(isinstance(e, Finished) for e in events) == 1
+        assert harness.started == [admission.record.id]
+        await service.drain()
 
 
 async def test_drain_requeues_what_does_not_finish_in_the_grace_period(store: Store) -> None:

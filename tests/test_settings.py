@@ -76,3 +76,22 @@ def test_an_environment_value_that_cannot_be_decoded_is_a_config_error_naming_it
     monkeypatch.setenv("SRE_AGENT_LIMITS", "not json")
     with pytest.raises(ConfigError, match="limits"):
         load_settings()
+
+
+def test_leases_default_to_a_minute_renewed_every_fifteen_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("SRE_AGENT_LEASE_S", "SRE_AGENT_LEASE_RENEW_S", "SRE_AGENT_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert (settings.lease_s, settings.lease_renew_s) == (60.0, 15.0)
+
+
+def test_a_lease_renewed_no_sooner_than_it_expires_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SRE_AGENT_CONFIG", raising=False)
+    monkeypatch.setenv("SRE_AGENT_LEASE_S", "20")
+    monkeypatch.setenv("SRE_AGENT_LEASE_RENEW_S", "20")
+    with pytest.raises(ConfigError, match=r"lease_renew_s.*below lease_s \(20\)"):
+        load_settings()

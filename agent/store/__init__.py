@@ -7,6 +7,7 @@ from agent.store.errors import (
     FollowUpNotFound,
     InvalidTransition,
     InvestigationNotFound,
+    LeaseLost,
     StoreClosed,
     StoreError,
     StoreUnavailable,
@@ -25,9 +26,10 @@ from agent.store.records import (
     StoredEvent,
     Vote,
 )
-from agent.store.store import Store
+from agent.store.store import DEFAULT_LEASE_S, Store
 
 __all__ = [
+    "DEFAULT_LEASE_S",
     "Admission",
     "FeedbackSummary",
     "FollowUp",
@@ -37,6 +39,7 @@ __all__ = [
     "InvestigationNotFound",
     "InvestigationRecord",
     "InvestigationStatus",
+    "LeaseLost",
     "Origin",
     "OriginKind",
     "SlackThread",

@@ -42,6 +42,22 @@ class InvalidTransition(StoreError):
         self.status = status
 
 
+class LeaseLost(InvalidTransition):
+    """The investigation runs under another runner's lease: this runner's lease expired (it
+    stopped renewing for longer than the lease), it was put back in the queue and started again
+    elsewhere. The run that lost it must stop; its outcome is not stored."""
+
+    def __init__(self, investigation_id: str, runner: str | None, wanted: str) -> None:
+        StoreError.__init__(
+            self,
+            f"investigation {investigation_id} is running under runner {runner}'s lease, not "
+            f"this runner's; only the runner holding it can have it {wanted}",
+        )
+        self.investigation_id = investigation_id
+        self.status = "running"
+        self.runner = runner
+
+
 class ThreadAlreadyLinked(StoreError):
     """A Slack thread belongs to one investigation; it cannot be linked to a second one."""
 

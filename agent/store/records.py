@@ -92,6 +92,14 @@ class InvestigationRecord(BaseModel):
     stats: Stats | None
     error: str | None
     last_event_seq: int = Field(description="sequence number of the newest event, 0 when none")
+    runner: str | None = Field(
+        default=None, description="the runner (store process) that started its latest run"
+    )
+    lease_expires_at: datetime | None = Field(
+        default=None,
+        description="while running: when the runner's lease ends unless renewed; after that "
+        "another runner may put it back in the queue",
+    )
 
 
 class Admission(BaseModel):

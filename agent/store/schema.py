@@ -99,6 +99,10 @@ investigations = sa.Table(
     sa.Column("error", Text),
     sa.Column("transcript", sa.JSON),
     sa.Column("last_event_seq", sa.Integer, nullable=False),
+    # The lease of a running investigation: the runner (a process with a store open) that last
+    # started it, and until when its lease holds unless renewed. NULL expiry when not running.
+    sa.Column("runner", sa.String(64)),
+    sa.Column("lease_expires_at", UTCDateTime),
     sa.CheckConstraint(
         "status IN ('queued', 'running', 'finished', 'failed')", name="status_known"
     ),

@@ -2,6 +2,13 @@
 
 One `Store` per process, opened on start (`await Store.open(url)`); it migrates the schema and is
 safe to use from many coroutines at once. Everything it returns is a frozen record.
+
+Several processes (replicas) may share one database. Each open store is a *runner* with its own
+id; an investigation it starts is leased to it until `lease_expires_at`, and it renews the
+leases of what it is still running (`renew_leases`). Only an investigation whose lease expired
+(its runner died or lost the database) is put back in the queue by another runner
+(`requeue_expired`), and the runner that lost a lease can no longer finish, fail or requeue it
+(`LeaseLost`).
 """
 
 from __future__ import annotations
@@ -9,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import secrets
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +43,7 @@ from agent.store.errors import (
     FollowUpNotFound,
     InvalidTransition,
     InvestigationNotFound,
+    LeaseLost,
     StoreClosed,
     StoreError,
     StoreUnavailable,
@@ -74,6 +84,8 @@ _RECORD_COLUMNS = [column for column in _inv.c if column.name != "transcript"]
 _ADMIT_ROUNDS = 5
 # Writes committed together at most; bounds one transaction's size (and the WAL's growth).
 _MAX_GROUP = 256
+# How long a run's lease lasts unless renewed (the service renews well within it).
+DEFAULT_LEASE_S = 60.0
 
 T = TypeVar("T")
 
@@ -128,6 +140,35 @@ _ADMIT_INSERT = {
     for kind, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
 }
 
+# Claiming the oldest queued investigation, in one statement: the subquery picks it and, on
+# PostgreSQL, locks it (`FOR UPDATE SKIP LOCKED`: a row another claim holds is passed over,
+# not waited for); the UPDATE re-checks `status = 'queued'`, so a row claimed and committed by
+# another runner in between is never taken twice. SQLite ignores the locking clause: its write
+# transactions already run one at a time (BEGIN IMMEDIATE).
+_next = _inv.alias("next_queued")
+_CLAIM = (
+    sa.update(_inv)
+    .where(
+        _inv.c.id
+        == sa.select(_next.c.id)
+        .where(_next.c.status == QUEUED)
+        .order_by(_next.c.created_at, _next.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery(),
+        _inv.c.status == QUEUED,
+    )
+    .values(
+        status=RUNNING,
+        attempts=_inv.c.attempts + 1,
+        started_at=sa.bindparam("claim_now", type_=_inv.c.started_at.type),
+        updated_at=sa.bindparam("claim_now", type_=_inv.c.updated_at.type),
+        runner=sa.bindparam("claim_runner", type_=_inv.c.runner.type),
+        lease_expires_at=sa.bindparam("claim_expires", type_=_inv.c.lease_expires_at.type),
+    )
+    .returning(*_RECORD_COLUMNS)
+)
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -142,6 +183,12 @@ def new_id(prefix: str) -> str:
         value, digit = divmod(value, 36)
         digits.append(_ID_ALPHABET[digit])
     return prefix + "".join(digits)
+
+
+def new_runner_id() -> str:
+    """A runner id that says where it runs: `<host>-<pid>-<random>` (a pod's host is its name)."""
+    host = socket.gethostname().split(".")[0][:40] or "runner"
+    return f"{host}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 def storable_key(value: str) -> str:
@@ -161,11 +208,19 @@ class Store:
     """
 
     def __init__(
-        self, database: Database, *, clock: Callable[[], datetime], group_commit: bool = True
+        self,
+        database: Database,
+        *,
+        clock: Callable[[], datetime],
+        group_commit: bool = True,
+        runner_id: str | None = None,
     ) -> None:
         """Use `Store.open`; this only wires an already migrated database."""
         self._db = database
         self._clock = clock
+        self._runner_id = runner_id if runner_id is not None else new_runner_id()
+        if not 0 < len(self._runner_id) <= 64:
+            raise ValueError(f"a runner id has 1 to 64 characters, got {self._runner_id!r}")
         self._closed = False
         # SQLite has one writer at a time. Queueing this process's writers here costs nothing,
         # whereas SQLite's busy handler polls with sleeps of up to 100 ms. Other processes are
@@ -204,6 +259,7 @@ class Store:
         connect_timeout_s: float = 10.0,
         command_timeout_s: float = 30.0,
         group_commit: bool = True,
+        runner_id: str | None = None,
     ) -> Store:
         """Connect to `url`, create or migrate the schema, and return the store.
 
@@ -214,6 +270,10 @@ class Store:
 
         `group_commit=False` gives every SQLite write its own transaction (and fsync); it is
         there to measure what group commit buys.
+
+        `runner_id` names this store as the holder of the leases it takes (at most 64
+        characters); by default a new one, `<host>-<pid>-<random>`. Two open stores must never
+        share one: each would take the other's runs for its own.
         """
         database = await connect(
             url,
@@ -233,12 +293,17 @@ class Store:
             raise StoreUnavailable(
                 f"cannot open the store at {database.description}: {reason}"
             ) from exc
-        return cls(database, clock=clock, group_commit=group_commit)
+        return cls(database, clock=clock, group_commit=group_commit, runner_id=runner_id)
 
     @property
     def description(self) -> str:
         """The database URL, with any password hidden."""
         return self._db.description
+
+    @property
+    def runner_id(self) -> str:
+        """The id this store holds its leases under."""
+        return self._runner_id
 
     @property
     def kind(self) -> str:
@@ -357,42 +422,84 @@ class Store:
             "rolling back; check the database's health and retry"
         )
 
-    async def mark_running(self, investigation_id: str) -> InvestigationRecord:
-        """Start a run: queued -> running, `attempts` + 1, `started_at` now.
+    async def mark_running(
+        self, investigation_id: str, *, lease_s: float = DEFAULT_LEASE_S
+    ) -> InvestigationRecord:
+        """Start a run: queued -> running, `attempts` + 1, `started_at` now, leased to this
+        runner for `lease_s` seconds.
 
         Raises `InvalidTransition` when it is not queued, so no investigation runs twice.
         """
+        _check_lease(lease_s)
 
         def work(conn: sa.Connection) -> InvestigationRecord:
-            self._start(conn, investigation_id)
+            self._start(conn, investigation_id, lease_s)
             return self._load(conn, investigation_id)
 
         return await self._write(work)
 
-    async def claim_next(self) -> InvestigationRecord | None:
+    async def claim_next(self, *, lease_s: float = DEFAULT_LEASE_S) -> InvestigationRecord | None:
         """Start the oldest queued investigation (as `mark_running`), or None when none waits.
 
-        Safe with several workers and processes: each queued investigation goes to one.
+        Safe with several workers and processes: each queued investigation goes to one. The
+        pick and the start are one statement (see `_CLAIM`).
         """
+        _check_lease(lease_s)
 
         def work(conn: sa.Connection) -> InvestigationRecord | None:
+            now = self._now()
             claimed = conn.execute(
-                sa.select(_inv.c.id)
-                .where(_inv.c.status == QUEUED)
-                .order_by(_inv.c.created_at, _inv.c.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
+                _CLAIM,
+                {
+                    "claim_now": now,
+                    "claim_runner": self._runner_id,
+                    "claim_expires": now + timedelta(seconds=lease_s),
+                },
             )
-            investigation_id = claimed.scalar_one_or_none()
-            if investigation_id is None:
-                return None
-            self._start(conn, investigation_id)
-            return self._load(conn, investigation_id)
+            row = claimed.one_or_none()
+            return None if row is None else _record(row)
+
+        return await self._write(work)
+
+    async def renew_leases(
+        self, investigation_ids: Sequence[str], *, lease_s: float = DEFAULT_LEASE_S
+    ) -> set[str]:
+        """Extend this runner's leases on these running investigations to `lease_s` from now.
+
+        Returns the ids whose lease was lost: it expired and another runner put the
+        investigation back in the queue (and may be running it). The run that lost its lease
+        should stop: it can no longer finish, fail or requeue it. One that ended (finished or
+        failed) meanwhile is neither renewed nor lost.
+        """
+        _check_lease(lease_s)
+        wanted = sorted(set(investigation_ids))
+        if not wanted:
+            return set()
+
+        def work(conn: sa.Connection) -> set[str]:
+            renewed = conn.execute(
+                sa.update(_inv)
+                .where(
+                    _inv.c.id.in_(wanted),
+                    _inv.c.status == RUNNING,
+                    _inv.c.runner == self._runner_id,
+                )
+                .values(lease_expires_at=self._now() + timedelta(seconds=lease_s))
+                .returning(_inv.c.id)
+            )
+            missing = set(wanted) - set(renewed.scalars())
+            if not missing:
+                return set()
+            active = conn.execute(
+                sa.select(_inv.c.id).where(_inv.c.id.in_(sorted(missing)), _ACTIVE)
+            )
+            return set(active.scalars())
 
         return await self._write(work)
 
     async def mark_queued(self, investigation_id: str) -> InvestigationRecord:
-        """Put a running investigation back in the queue (draining on SIGTERM)."""
+        """Put a running investigation back in the queue at once (draining on SIGTERM), and
+        give up its lease. Raises `LeaseLost` when another runner holds it."""
 
         def work(conn: sa.Connection) -> InvestigationRecord:
             self._transition(
@@ -400,26 +507,34 @@ class Store:
                 investigation_id,
                 allowed=(QUEUED, RUNNING),
                 wanted="queued again",
-                values={"status": QUEUED},
+                values={"status": QUEUED, "lease_expires_at": None},
             )
             return self._load(conn, investigation_id)
 
         return await self._write(work)
 
-    async def requeue_unfinished(self) -> list[InvestigationRecord]:
-        """On start: every queued or running investigation (left by a crash) becomes queued.
+    async def requeue_expired(self) -> list[InvestigationRecord]:
+        """Put every running investigation whose lease has expired back in the queue: its
+        runner died (or lost the database for longer than a lease). Returns them, oldest first.
 
-        Returns all queued investigations, oldest first; those with `attempts` > 0 had started.
-        Assumes one runner process per database: a running investigation is taken to be
-        orphaned, not running elsewhere.
+        A run without a lease (left by a version without leases) counts as expired. Any runner
+        may call this at any time: a live runner renews its leases well before they expire.
         """
 
         def work(conn: sa.Connection) -> list[InvestigationRecord]:
-            conn.execute(
-                sa.update(_inv)
-                .where(_inv.c.status == RUNNING)
-                .values(status=QUEUED, updated_at=self._now())
-            )
+            return self._requeue_expired(conn)
+
+        return await self._write(work)
+
+    async def requeue_unfinished(self) -> list[InvestigationRecord]:
+        """On start: what dead runners left running (their lease expired) becomes queued.
+
+        Returns all queued investigations, oldest first; those with `attempts` > 0 had started.
+        Investigations running under a live lease (another replica's) are left alone.
+        """
+
+        def work(conn: sa.Connection) -> list[InvestigationRecord]:
+            self._requeue_expired(conn)
             rows = conn.execute(
                 sa.select(*_RECORD_COLUMNS)
                 .where(_inv.c.status == QUEUED)
@@ -429,6 +544,20 @@ class Store:
 
         return await self._write(work)
 
+    def _requeue_expired(self, conn: sa.Connection) -> list[InvestigationRecord]:
+        now = self._now()
+        requeued = conn.execute(
+            sa.update(_inv)
+            .where(
+                _inv.c.status == RUNNING,
+                sa.or_(_inv.c.lease_expires_at.is_(None), _inv.c.lease_expires_at <= now),
+            )
+            .values(status=QUEUED, lease_expires_at=None, updated_at=now)
+            .returning(*_RECORD_COLUMNS)
+        )
+        records = [_record(row) for row in requeued]
+        return sorted(records, key=lambda record: (record.created_at, record.id))
+
     async def finish(
         self,
         investigation_id: str,
@@ -437,7 +566,9 @@ class Store:
         *,
         transcript: Sequence[BaseMessage] | None = None,
     ) -> InvestigationRecord:
-        """Running -> finished, with its report and stats (and transcript, in the same commit)."""
+        """Running -> finished, with its report and stats (and transcript, in the same commit).
+
+        Raises `LeaseLost` when another runner holds the run (this one's lease expired)."""
         values: dict[str, Any] = {
             "status": FINISHED,
             "finished_at": self._now(),
@@ -448,6 +579,7 @@ class Store:
             "reasoner": report.reasoner,
             "runbook": sa.func.coalesce(report.runbook, _inv.c.runbook),
             "error": None,
+            "lease_expires_at": None,
         }
         if transcript is not None:
             values["transcript"] = messages_to_dict(transcript)
@@ -467,8 +599,15 @@ class Store:
         *,
         transcript: Sequence[BaseMessage] | None = None,
     ) -> InvestigationRecord:
-        """Queued or running -> failed, with the reason (and transcript, in the same commit)."""
-        values: dict[str, Any] = {"status": FAILED, "finished_at": self._now(), "error": error}
+        """Queued or running -> failed, with the reason (and transcript, in the same commit).
+
+        Raises `LeaseLost` when another runner holds the run (this one's lease expired)."""
+        values: dict[str, Any] = {
+            "status": FAILED,
+            "finished_at": self._now(),
+            "error": error,
+            "lease_expires_at": None,
+        }
         if transcript is not None:
             values["transcript"] = messages_to_dict(transcript)
 
@@ -987,13 +1126,20 @@ class Store:
         found = conn.execute(_DUPLICATE_OF, {"key": key, "since": since})
         return found.one_or_none()
 
-    def _start(self, conn: sa.Connection, investigation_id: str) -> None:
+    def _start(self, conn: sa.Connection, investigation_id: str, lease_s: float) -> None:
+        now = self._now()
         self._transition(
             conn,
             investigation_id,
             allowed=(QUEUED,),
             wanted="started",
-            values={"status": RUNNING, "attempts": _inv.c.attempts + 1, "started_at": self._now()},
+            values={
+                "status": RUNNING,
+                "attempts": _inv.c.attempts + 1,
+                "started_at": now,
+                "runner": self._runner_id,
+                "lease_expires_at": now + timedelta(seconds=lease_s),
+            },
         )
 
     def _transition(
@@ -1005,19 +1151,29 @@ class Store:
         wanted: str,
         values: dict[str, Any],
     ) -> None:
+        """Change an investigation that is in one of the `allowed` statuses. A running one
+        changes only for the runner that holds it: one whose lease expired and went to another
+        runner cannot finish, fail or requeue it."""
         changed = conn.execute(
             sa.update(_inv)
-            .where(_inv.c.id == investigation_id, _inv.c.status.in_(allowed))
+            .where(
+                _inv.c.id == investigation_id,
+                _inv.c.status.in_(allowed),
+                sa.or_(_inv.c.status != RUNNING, _inv.c.runner == self._runner_id),
+            )
             .values({**values, "updated_at": self._now()})
             .returning(_inv.c.id)
         )
         if changed.scalar_one_or_none() is not None:
             return
-        current = conn.execute(sa.select(_inv.c.status).where(_inv.c.id == investigation_id))
-        status = current.scalar_one_or_none()
-        if status is None:
+        current = conn.execute(
+            sa.select(_inv.c.status, _inv.c.runner).where(_inv.c.id == investigation_id)
+        ).one_or_none()
+        if current is None:
             raise InvestigationNotFound(investigation_id)
-        raise InvalidTransition(investigation_id, status, wanted, " or ".join(allowed))
+        if current.status == RUNNING and RUNNING in allowed:
+            raise LeaseLost(investigation_id, current.runner, wanted)
+        raise InvalidTransition(investigation_id, current.status, wanted, " or ".join(allowed))
 
     def _link(
         self, conn: sa.Connection, investigation_id: str, thread: SlackThread, now: datetime
@@ -1104,6 +1260,11 @@ def _settle_all(writes: Sequence[_Write[Any]], error: BaseException) -> None:
             write.outcome.set_exception(error)
 
 
+def _check_lease(lease_s: float) -> None:
+    if not lease_s > 0:
+        raise ValueError(f"lease_s must be above zero, got {lease_s}")
+
+
 def _check_window(window_s: float) -> None:
     if window_s < 0:
         raise ValueError(f"window_s must be zero or more, got {window_s}")
@@ -1186,6 +1347,8 @@ def _record(row: sa.Row[Any], alert: Alert | None = None) -> InvestigationRecord
         stats=Stats.model_validate(row.stats) if row.stats is not None else None,
         error=row.error,
         last_event_seq=row.last_event_seq,
+        runner=row.runner,
+        lease_expires_at=row.lease_expires_at,
     )
 
 

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from agent.store import (
+    DEFAULT_LEASE_S,
     InvalidTransition,
     InvestigationNotFound,
     InvestigationStatus,
@@ -344,23 +345,29 @@ async def test_mark_queued_puts_a_running_investigation_back_for_later(store: St
     assert resumed.attempts == 2
 
 
-async def test_requeue_unfinished_returns_queued_and_running_oldest_first(store: Store) -> None:
+async def test_requeue_unfinished_returns_the_queued_and_the_expired_runs_oldest_first(
+    store: Store, clock: Clock
+) -> None:
     ids = [
         (await store.admit(make_alert(f"k{i}"), window_s=WINDOW_S, origin=CLI)).record.id
-        for i in range(5)
+        for i in range(6)
     ]
     await store.mark_running(ids[0])
     await store.mark_running(ids[2])
     await store.finish(ids[2], make_report(), STATS)
     await store.fail(ids[3], "boom")
+    clock.advance(DEFAULT_LEASE_S + 1)  # the lease on ids[0] expired
+    await store.mark_running(ids[5])  # a live lease: its runner is running it
 
     requeued = await store.requeue_unfinished()
 
     assert [record.id for record in requeued] == [ids[0], ids[1], ids[4]]
     assert all(record.status is InvestigationStatus.QUEUED for record in requeued)
+    assert all(record.lease_expires_at is None for record in requeued)
     assert [record.attempts for record in requeued] == [1, 0, 0]
     assert (await store.get(ids[2])).status is InvestigationStatus.FINISHED
     assert (await store.get(ids[3])).status is InvestigationStatus.FAILED
+    assert (await store.get(ids[5])).status is InvestigationStatus.RUNNING
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from agent.events import Note
 from agent.store import (
+    DEFAULT_LEASE_S,
     InvestigationStatus,
     Store,
     StoreClosed,
@@ -39,6 +41,7 @@ from tests.agent.conftest import Clock
 from tests.agent.store_helpers import CLI, STATS, make_alert, make_report
 
 ROOT = Path(__file__).resolve().parents[2]
+HEAD = "0002"
 T = TypeVar("T")
 WINDOW_S = 600.0
 
@@ -113,6 +116,8 @@ async def test_opening_again_keeps_everything_and_migrates_nothing(
                 at=(await third.events(record.id))[0].event.at,
             )
         ]
+        assert await again.requeue_unfinished() == []  # its runner's lease still holds
+        clock.advance(DEFAULT_LEASE_S + 1)  # the runner that started it never renewed it
         (resumed,) = await again.requeue_unfinished()
         assert resumed.id == record.id
         assert resumed.attempts == 1
@@ -144,7 +149,7 @@ async def test_processes_starting_on_a_fresh_database_at_once_all_open(
         query = sa.select(version_num).select_from(sa.table(VERSION_TABLE, version_num))
         return list(connection.execute(query).scalars())
 
-    assert await _with_connection(database_url, versions) == ["0001"]
+    assert await _with_connection(database_url, versions) == [HEAD]
 
 
 async def test_stores_opened_at_once_in_one_process_all_open(
@@ -352,7 +357,11 @@ async def test_sigkill_in_the_middle_of_ten_investigations_loses_nothing_and_run
     assert len(admitted) == 10
     assert "all done" not in said
 
-    async with await Store.open(database_url) as store:
+    # Its leases run out: this store's clock is past them (as the next runner's clock will be).
+    def later() -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=DEFAULT_LEASE_S + 1)
+
+    async with await Store.open(database_url, clock=later) as store:
         # Every commit the worker reported is there, and nothing is half-written.
         before = {i: await store.get(i) for i in admitted}
         for investigation_id, record in before.items():
@@ -446,7 +455,7 @@ def test_the_migrations_command_line_needs_no_config_file(tmp_path: Path) -> Non
     )
 
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.strip() == "0001 (head)"
+    assert shown.stdout.strip() == f"{HEAD} (head)"
 
 
 async def test_a_database_that_goes_away_while_open_is_a_clear_error(

@@ -139,7 +139,7 @@ async def test_events_of_a_resumed_run_carry_the_new_attempt(store: Store) -> No
     investigation_id = await admitted(store)
     await store.mark_running(investigation_id)
     await store.append_events(investigation_id, [Note(investigation_id=investigation_id, text="a")])
-    await store.requeue_unfinished()
+    await store.mark_queued(investigation_id)
     await store.mark_running(investigation_id)
 
     await store.append_events(investigation_id, [Note(investigation_id=investigation_id, text="b")])

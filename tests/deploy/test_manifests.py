@@ -167,7 +167,10 @@ def test_the_config_file_in_the_configmap_is_accepted_by_sre_agent(
     assert env["SRE_AGENT_CONFIG"] == f"{mounted['config']}/config.yaml"
 
 
-def test_only_one_runner_at_a_time() -> None:
+def test_the_sqlite_default_runs_one_replica_at_a_time() -> None:
+    # SQLite on the pod's volume is single-node: more replicas (or a rolling update) need
+    # PostgreSQL, set in an overlay.
     spec = the("Deployment")["spec"]
     assert spec["replicas"] == 1
     assert spec["strategy"]["type"] == "Recreate"
+    assert not any(e["name"] == "SRE_AGENT_DATABASE_URL" for e in container()["env"])

@@ -283,8 +283,14 @@ async def test_killed_mid_ten_investigations_all_ten_finish_once_after_restart(
     tmp_path: Path, llm: FakeOpenAI, session: aiohttp.ClientSession
 ) -> None:
     llm.respond_with(slow_llm(1.0))
+    # A short lease: the killed process's runs go back in the queue 2 s after its last renewal.
     environment = serve_environment(
-        tmp_path, llm, SRE_AGENT_HTTP_TOKEN=TOKEN, SRE_AGENT_CONCURRENCY="3"
+        tmp_path,
+        llm,
+        SRE_AGENT_HTTP_TOKEN=TOKEN,
+        SRE_AGENT_CONCURRENCY="3",
+        SRE_AGENT_LEASE_S="2",
+        SRE_AGENT_LEASE_RENEW_S="0.5",
     )
     keys = [f"30000000000000{n:02d}" for n in range(10)]
     async with serve(
